@@ -20,3 +20,4 @@ export function simd(): i32 {
 export { streamInit, streamUpdate, streamFinal } from './sha256';
 export { initTables, merkleLevel, merkleRoot } from './merkle';
 export { hashMessages } from './messages';
+export { costEwmaAlpha, costSpendRate, costEwma, costDerivative, costBurnRate, costTimeToExhaustion, costStep } from './cost';

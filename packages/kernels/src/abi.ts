@@ -30,4 +30,16 @@ export interface KernelExports {
     data: number, offsets: number, n: number, fixedLen: number, prefix: number,
     out: number, mode: number, shardCount: number,
   ): void;
+  // Cost math (assembly/cost.ts): pointers to f64 arrays, `n` counts elements (tenants).
+  costEwmaAlpha(dt: number, tau: number): number;
+  costSpendRate(spend: number, n: number, windowSeconds: number, out: number): void;
+  costEwma(prev: number, x: number, n: number, alpha: number, out: number): void;
+  costDerivative(cur: number, prev: number, n: number, dt: number, out: number): void;
+  costBurnRate(spent: number, budget: number, n: number, elapsedSeconds: number, periodSeconds: number, out: number): void;
+  costTimeToExhaustion(remaining: number, rate: number, accel: number, n: number, out: number): void;
+  costStep(
+    spend: number, budget: number, remaining: number, prevSmoothed: number, n: number,
+    windowSeconds: number, periodSeconds: number, dt: number, alpha: number,
+    outRate: number, outSmoothed: number, outDerivative: number, outBurn: number, outTte: number,
+  ): void;
 }

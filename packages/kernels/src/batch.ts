@@ -18,7 +18,8 @@ type Sink = (k: Kernel, outPtr: number, first: number, count: number) => void;
 export function runFixed(data: Uint8Array, len: number, prefix: number, mode: OutMode, shardCount: number, sink: Sink): void {
   const k = kernel();
   const n = data.length / len;
-  const per = Math.max(1, Math.floor(CHUNK_BYTES / len));
+  // Each message costs its bytes plus its result slot in the workspace.
+  const per = Math.max(1, Math.floor(CHUNK_BYTES / (len + RESULT_BYTES[mode])));
   for (let first = 0; first < n; first += per) {
     const m = Math.min(per, n - first);
     const bytes = m * len;
@@ -41,13 +42,17 @@ export function runList(
   const k = kernel();
   let first = 0;
   while (first < n) {
-    // Take messages while their bound fits in a chunk (always at least one).
+    // Take messages while they fit in a chunk (always at least one). Each costs its bytes plus
+    // its offset entry and its result slot, so many tiny messages cannot grow the workspace.
+    const overhead = 4 + RESULT_BYTES[mode];
     let m = 0;
     let bound = 0;
+    let cost = 0;
     while (first + m < n) {
       const b = maxBytes(first + m);
-      if (m > 0 && bound + b > CHUNK_BYTES) break;
+      if (m > 0 && cost + b + overhead > CHUNK_BYTES) break;
       bound += b;
+      cost += b + overhead;
       m++;
     }
     const offsetsPtr = k.data + align(bound);

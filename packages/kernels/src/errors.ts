@@ -11,7 +11,8 @@ export type KernelErrorCode =
   | 'INVALID_SHARD_COUNT'
   | 'INVALID_ARGUMENT'
   | 'DUPLICATE_NODE_ID'
-  | 'KERNEL_UNAVAILABLE';
+  | 'KERNEL_UNAVAILABLE'
+  | 'POOL_CLOSED';
 
 const BRAND = Symbol.for('@tenantry/error');
 
@@ -54,6 +55,17 @@ export class KernelUnavailableError extends Error implements KernelError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'KernelUnavailableError';
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/** A call on a hash pool after close() began. */
+export class PoolClosedError extends Error implements KernelError {
+  readonly code: KernelErrorCode = 'POOL_CLOSED';
+  readonly field: string | undefined = undefined;
+  constructor(message = 'the hash pool is closed') {
+    super(message);
+    this.name = 'PoolClosedError';
     Object.defineProperty(this, BRAND, { value: true });
   }
 }

@@ -1,8 +1,11 @@
 export { sha256, sha256Batch, sha256Many } from './sha256.js';
-export { hashLeaf, hashChildren, hashLeaves, merkleRoot, ROOT_CHUNK_LEAVES } from './merkle.js';
+export { hashLeaf, hashChildren, hashLeaves, merkleLevel, merkleRoot, ROOT_CHUNK_LEAVES } from './merkle.js';
 export { shardOf, shardOfMany } from './shard.js';
 export { rankNodes, rendezvousScores } from './rendezvous.js';
 export { kernelInfo, useKernelBuild } from './loader.js';
 export type { KernelBuild, KernelBuildPreference, KernelInfo } from './loader.js';
-export { KernelTypeError, KernelRangeError, KernelUnavailableError, isKernelError } from './errors.js';
+export { KernelTypeError, KernelRangeError, KernelUnavailableError, PoolClosedError, isKernelError } from './errors.js';
 export type { KernelError, KernelErrorCode } from './errors.js';
+export { createHashPool, merkleRootAsync, closeDefaultPool, POOL_THRESHOLD_LEAVES, DEFAULT_MIN_LEAVES_PER_TASK, DEFAULT_IDLE_TIMEOUT_MS, MAX_POOL_THREADS } from './pool.js';
+export type { HashPool, HashPoolOptions, HashPoolRunOptions, HashPoolStats, MerkleRootAsyncOptions } from './pool.js';
+export { spendRate, ewmaAlpha, ewma, burnRate, rateDerivative, timeToExhaustion, costStep, COST_CHUNK, type CostStepInput, type CostStepResult } from './cost.js';

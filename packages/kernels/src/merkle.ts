@@ -88,3 +88,22 @@ export function merkleRoot(leafHashes: Uint8Array | readonly Uint8Array[]): Uint
   k.x.merkleRoot(rootsPtr, chunks, k.data);
   return k.u8.slice(k.data, k.data + HASH_BYTES);
 }
+
+/**
+ * One tree level: nodes 2i and 2i+1 become parent i = hashChildren(node[2i], node[2i+1]); an odd
+ * last node is carried up unchanged (RFC 6962 built bottom-up). Returns ceil(n/2) hashes, back to
+ * back. Works in ROOT_CHUNK_LEAVES pieces (an even count, so pairs never straddle two pieces).
+ */
+export function merkleLevel(nodes: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const n = leafCount(nodes, 'nodes');
+  const out = new Uint8Array(Math.ceil(n / 2) * HASH_BYTES);
+  const k = kernel();
+  k.ensure(Math.min(n, ROOT_CHUNK_LEAVES) * HASH_BYTES);
+  for (let from = 0; from < n; from += ROOT_CHUNK_LEAVES) {
+    const count = Math.min(ROOT_CHUNK_LEAVES, n - from);
+    copyHashes(nodes, from, count, k.u8, k.data);
+    const parents = k.x.merkleLevel(k.data, count);
+    out.set(k.u8.subarray(k.data, k.data + parents * HASH_BYTES), (from / 2) * HASH_BYTES);
+  }
+  return out;
+}

@@ -51,3 +51,4 @@ export function refRankNodes(key: string, nodeIds: readonly string[]): string[] 
     .sort((a, b) => (a.s !== b.s ? (a.s > b.s ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((x) => x.id);
 }
+export { refSpendRate, refEwmaAlpha, refEwma, refBurnRate, refRateDerivative, refTimeToExhaustion, refCostStep, type RefCostStepInput, type RefCostStepResult } from './cost-reference.js';

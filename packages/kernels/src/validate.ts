@@ -47,7 +47,10 @@ export function checkShardCount(v: unknown, field = 'shardCount'): asserts v is 
 }
 
 export function checkPositiveInteger(v: unknown, field: string): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+  if (typeof v !== 'number') {
+    throw new KernelTypeError('INVALID_ARGUMENT', `${field} must be a number, got ${describe(v)}`, field);
+  }
+  if (!Number.isInteger(v) || v < 1) {
     throw new KernelRangeError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${describe(v)}`, field);
   }
 }

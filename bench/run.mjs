@@ -1,0 +1,81 @@
+// Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels)
+import os from 'node:os';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { runGroup, table } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SUITES = {
+  kernels: { file: './kernels.bench.mjs', title: '@tenantry/kernels', targets: kernelTargets },
+};
+
+function ratio(rows, a, b) {
+  const x = rows.find((r) => r.name === a), y = rows.find((r) => r.name === b);
+  return x.itemsPerSec / y.itemsPerSec;
+}
+
+/** The issue's targets, evaluated on this run's figures. */
+function kernelTargets(results) {
+  const by = (title) => results.find((r) => r.group.title === title).rows;
+  const level = by('One Merkle level of 2^20 children');
+  const simd = level.find((r) => r.name === 'kernels SIMD').itemsPerSec;
+  const bound = level.find((r) => r.name.startsWith('SHA-NI bound')).itemsPerSec;
+  const root = by('RFC 6962 root of 2^20 leaves');
+  const shard = by('shardOfMany over 10^6 ids');
+  const rows = [
+    ['one level ≥ 7 M parents/s single-thread', `${(simd / 1e6).toFixed(2)} M/s`, simd >= 7e6],
+    ['one level ≥ 50 % of the SHA-NI bound of the same run', `${((100 * simd) / bound).toFixed(0)} %`, simd >= 0.5 * bound],
+    ['root(2^20) ≥ 30× merkletreejs', `${ratio(root, 'kernels single thread', 'merkletreejs (RFC 6962 config)').toFixed(1)}×`, ratio(root, 'kernels single thread', 'merkletreejs (RFC 6962 config)') >= 30],
+    ['root(2^20) ≥ 15× per-node JS', `${ratio(root, 'kernels single thread', 'plain JS + node:crypto per node').toFixed(1)}×`, ratio(root, 'kernels single thread', 'plain JS + node:crypto per node') >= 15],
+    ['pool ≥ 1.6× single-thread, n = 2^20', `${ratio(root, 'kernels pool (2 threads)', 'kernels single thread').toFixed(2)}×`, ratio(root, 'kernels pool (2 threads)', 'kernels single thread') >= 1.6],
+    ['shardOfMany ≥ 3× per-id node:crypto', `${ratio(shard, 'kernels shardOfMany', 'node:crypto per id').toFixed(1)}×`, ratio(shard, 'kernels shardOfMany', 'node:crypto per id') >= 3],
+  ];
+  return ['| target | this run | met |', '| --- | ---: | :---: |', ...rows.map(([t, v, ok]) => `| ${t} | ${v} | ${ok ? 'yes' : 'no'} |`)].join('\n');
+}
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length ? wanted : Object.keys(SUITES);
+const started = new Date();
+const sections = [];
+for (const name of names) {
+  const suite = SUITES[name];
+  if (!suite) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`);
+  console.log(`suite ${name}`);
+  const mod = await import(suite.file);
+  const { groups, info, close } = await mod.groups();
+  const results = [];
+  try {
+    for (const group of groups) results.push({ group, rows: await runGroup(group) });
+  } finally {
+    await close?.();
+  }
+  const parts = [`## ${suite.title}`, '', `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; kernel build: ${info().build}.`, ''];
+  for (const { group, rows } of results) {
+    parts.push(`### ${group.title}`, '', table(group, rows), '');
+    if (group.note) parts.push(group.note, '');
+  }
+  if (suite.targets) parts.push('### Targets', '', suite.targets(results), '');
+  sections.push({ name, text: parts.join('\n') });
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const header = [
+  '# Benchmark results',
+  '',
+  `Machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}; Node ${process.version}.`,
+  `Date: ${started.toISOString().slice(0, 10)}. Command: \`npm run bench${wanted.length ? ' -- ' + wanted.join(' ') : ''}\` (benchmark.js, all variants of a table in one process, outputs checked equal before timing).`,
+  'The host is a shared virtual machine whose speed drifts between runs: compare the ratios within a table, not absolute figures across runs.',
+  '',
+].join('\n');
+
+// Keep sections of suites not run this time.
+const path = join(here, 'RESULTS.md');
+const kept = [];
+if (existsSync(path) && wanted.length) {
+  const old = readFileSync(path, 'utf8').split(/^(?=## )/m).slice(1);
+  for (const s of old) if (!names.some((n) => s.startsWith(`## ${SUITES[n].title}`))) kept.push(s.trimEnd() + '\n');
+}
+writeFileSync(path, [header, ...sections.map((s) => s.text), ...kept].join('\n'));
+console.log(`wrote ${path}`);

@@ -17,7 +17,7 @@ export async function runGroup(group) {
   if (group.check) await group.check();
   const rows = [];
   for (const c of group.cases) {
-    const options = c.heavy ? { minSamples: 2, maxTime: 0.1, initCount: 1 } : {};
+    const options = c.heavy ? { minSamples: 4, maxTime: 0.1, initCount: 1 } : {};
     const bench = c.defer
       ? new Benchmark(c.name, { ...options, defer: true, fn: (d) => Promise.resolve(c.fn()).then(() => d.resolve()) })
       : new Benchmark(c.name, { ...options, fn: c.fn });

@@ -167,6 +167,16 @@ describe('pool behaviour', () => {
     expect(list.every((h) => h.byteLength === 32)).toBe(true);
   });
 
+  it('never detaches a Node Buffer (whose slice() is a view, not a copy)', async () => {
+    const p = pool({ threads: 2, minLeavesPerTask: 1 });
+    const n = 40_000;
+    const buf = Buffer.from(LEAVES.subarray(0, n * 32));
+    const want = hex(merkleRoot(buf));
+    expect(hex(await p.merkleRoot(buf))).toBe(want);
+    expect(buf.byteLength).toBe(n * 32);
+    expect(hex(merkleRoot(buf))).toBe(want);
+  });
+
   it('accepts a view at any offset of a larger buffer', async () => {
     const p = pool({ threads: 2, minLeavesPerTask: 1 });
     const n = 1001;

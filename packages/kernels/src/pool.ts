@@ -137,7 +137,9 @@ function _floorPow2(x: number): number {
  * (so that it can be transferred without detaching anything of the caller's).
  */
 function _copyLeaves(leafHashes: Leaves, from: number, to: number): Uint8Array {
-  if (leafHashes instanceof Uint8Array) return leafHashes.slice(from * HASH_BYTES, to * HASH_BYTES);
+  // A copy into a fresh ArrayBuffer of its own, which is then transferred. Not `.slice()`: on a
+  // Node Buffer that is a view of the caller's memory, whose transfer would detach it.
+  if (leafHashes instanceof Uint8Array) return new Uint8Array(leafHashes.subarray(from * HASH_BYTES, to * HASH_BYTES));
   const out = new Uint8Array((to - from) * HASH_BYTES);
   for (let i = from; i < to; i++) out.set(leafHashes[i]!, (i - from) * HASH_BYTES);
   return out;

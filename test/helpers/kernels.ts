@@ -179,9 +179,9 @@ export interface Rfc6962Vectors {
   inclusion: { index: number; size: number; proof: string[] }[];
 }
 
-/** ../shared/vectors/rfc6962.json, beside the repository root (this file is test/helpers/). */
+/** test/vectors/rfc6962.json (copied from the published vectors; see test/vectors/README.md). */
 export function loadRfc6962Vectors(): Rfc6962Vectors {
-  const file = fileURLToPath(new URL('../../../shared/vectors/rfc6962.json', import.meta.url));
+  const file = fileURLToPath(new URL('../vectors/rfc6962.json', import.meta.url));
   return JSON.parse(readFileSync(file, 'utf8')) as Rfc6962Vectors;
 }
 

@@ -9,7 +9,7 @@ import {
   randomBytes, rng, useBuild,
 } from '../helpers/kernels.js';
 
-// Source: shared/vectors/rfc6962.json — "RFC 6962 reference vectors as published in
+// Source: test/vectors/rfc6962.json — "RFC 6962 reference vectors as published in
 // transparency-dev/merkle (testonly/constants.go, proof/verify_test.go)".
 const VECTORS = loadRfc6962Vectors();
 const VECTOR_LEAVES = VECTORS.leaf_inputs_hex.map(fromHex);

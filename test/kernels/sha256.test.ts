@@ -34,7 +34,7 @@ const KNOWN_ANSWERS: KnownAnswer[] = [
   // FIPS 180-2 Appendix B.3: one million repetitions of 'a'.
   { name: 'one million "a"', message: () => repeat(0x61, 1_000_000), digest: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0' },
   // Empty message: the RFC 6962 empty-tree root, which RFC 6962 §2.1 defines as SHA-256() —
-  // roots_by_size_hex[0] of shared/vectors/rfc6962.json (transparency-dev/merkle testonly/constants.go).
+  // roots_by_size_hex[0] of test/vectors/rfc6962.json (transparency-dev/merkle testonly/constants.go).
   { name: 'empty', message: () => new Uint8Array(0), digest: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
   // NIST CSRC "SHA-2 additional examples", SHA2_Additional.pdf, SHA-256 #1..#10 (padding edges 55/56/57/64).
   { name: 'SHA2_Additional #1: 0xbd', message: () => Uint8Array.of(0xbd), digest: '68325720aabd7c82f30f554b313d0570c95accbb7dc4b5aae11204c08ffe732b' },

@@ -1,0 +1,2 @@
+export { AuditError, isAuditError } from './errors.js';
+export type { AuditErrorCode, AuditErrorDetails } from './errors.js';

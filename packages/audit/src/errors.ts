@@ -10,6 +10,7 @@ export type AuditErrorCode =
   | 'INVALID_LENGTH'
   | 'INVALID_INDEX'
   | 'INVALID_SIZE'
+  | 'INVALID_PROOF'
   // signed notes and checkpoints
   | 'INVALID_KEY'
   | 'MALFORMED_NOTE'

@@ -1,2 +1,3 @@
 export { AuditError, isAuditError } from './errors.js';
 export type { AuditErrorCode, AuditErrorDetails } from './errors.js';
+export { federatedRoot } from './federated.js';

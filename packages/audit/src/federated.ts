@@ -6,13 +6,10 @@
 // every implementation of the protocol agrees; for ASCII ids this is the same as JS's default sort.
 import { sha256 } from '@tenantry/kernels';
 import { AuditError } from './errors.js';
+import { compareTenantIdBytes } from './tenant-id.js';
 
 const HEX_ROOT = /^[0-9a-f]{64}$/;
 const encoder = new TextEncoder();
-
-function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
 
 /**
  * The protocol 1.0 global root over `nodeRoots` (node id → lowercase hex root of 32 bytes).
@@ -34,7 +31,7 @@ export function federatedRoot(nodeRoots: Record<string, string>): string {
       throw new AuditError('INVALID_ARGUMENT', `${field} must be 64 lowercase hex digits`, { field });
     }
   }
-  ids.sort(compareUtf8);
+  ids.sort(compareTenantIdBytes);
   const digest = sha256(encoder.encode(ids.map((id) => nodeRoots[id]).join('')));
   return Buffer.from(digest).toString('hex');
 }

@@ -1,0 +1,951 @@
+// AuditLog: the durable per-tenant audit log, embedded default (files in one directory).
+//
+// Layout: one file per tenant (tenant-id.ts names it), framed records (record.ts) holding the
+// canonical entries (entry.ts) of that tenant's hash chain, plus the lock file (lock.ts).
+//
+// Durability (group commit, no timers). append() checks its input, serialises the payload
+// (RFC 8785, canonicalize), stamps the time, checks the size, queues it and schedules a flush with
+// setImmediate unless one is running. A flush takes everything queued and seals it: entries get
+// their index and prev and are framed straight into one buffer per tenant. Sealing goes in rounds
+// — entry r of every tenant in the flush, their leaves hashed together by hashLeaves (4-lane SIMD)
+// — because within a chain each prev needs the previous leaf hash. Then each touched tenant file is
+// written once (one pwrite at its durable end) and fdatasynced once, all tenants concurrently, the
+// directory is fsynced when a file was created, and only then does the in-memory state (size,
+// tree, offsets, head) advance and do those appends resolve. Appends that arrive during a flush wait
+// for the next one, which starts as soon as this one ends: under load one fsync per tenant file
+// serves every append of the previous few milliseconds. Indices follow call order per tenant.
+//
+// Failure. When a tenant's write or fsync fails, its appends of that flush reject with IO_ERROR,
+// the file is truncated back to its durable length and synced, and nothing in memory moves: the
+// failed indices are reused by the appends queued behind them (not sealed yet, so nothing points
+// at the failed entries). If even the truncation fails, the file's contents are unknown: the
+// tenant's queued appends reject too, and it refuses appends (IO_ERROR) until the log is reopened,
+// which replays what is really there.
+//
+// Recovery on open (replay.ts). Each tenant file is replayed: a torn tail (an incomplete last
+// record: never acknowledged) is cut and reported; any other defect (a record that fails its CRC,
+// a damaged header, a dropped, duplicated or reordered record, a broken prev link, a foreign
+// entry) is reported with the tenant and the index of the first unverified entry, the file is left
+// untouched, reads see the verified prefix, and appends to that tenant fail with LOG_CORRUPT until
+// repair(), which saves the cut bytes to a side file before truncating.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { hashLeaf, hashLeaves } from '@tenantry/kernels';
+import {
+  GENESIS_PREV, _canonicalPayload, _canonicalString, _checkEntryInput, _entryJson, _entryLength, _parseEntry, formatTimestamp,
+  type AuditEntry, type AuditEntryInput,
+} from './entry.js';
+import { AuditError, isAuditError } from './errors.js';
+import { _acquireLock, _releaseLock, LOCK_FILE, type DirLock } from './lock.js';
+import { nodeLogIo, type LogIo } from './log-io.js';
+import { FILE_MAGIC, MAX_ENTRY_BYTES_LIMIT, RECORD_HEADER_BYTES, _frameAt, _writeRecordHeader } from './record.js';
+import { _readFully, _replayTenantFile, type Corruption, type ReplayResult, type TornTail } from './replay.js';
+import { checkTenantId, compareTenantIdBytes, tenantFileName, tenantIdOfFileName } from './tenant-id.js';
+import { MAX_TREE_SIZE, MerkleTree } from './tree.js';
+
+const openFd = promisify(fs.open);
+const closeFd = promisify(fs.close);
+const fsyncFd = promisify(fs.fsync);
+const fstat = promisify(fs.fstat);
+
+export interface AuditLogOptions {
+  /** Milliseconds since the Unix epoch for entry timestamps (default Date.now). */
+  clock?: () => number;
+  /** Largest entry, in bytes of canonical JSON (default 1 MiB, at most 64 MiB). */
+  maxEntryBytes?: number;
+  /** Create the directory when missing (default true). */
+  create?: boolean;
+  /** Tenant files kept open at once (default 128; the least recently used idle one is closed). */
+  maxOpenFiles?: number;
+  /** The write path's file operations (default nodeLogIo); replace only to inject faults in tests. */
+  io?: LogIo;
+}
+
+const DEFAULTS: Required<AuditLogOptions> = {
+  clock: Date.now,
+  maxEntryBytes: 1 << 20,
+  create: true,
+  maxOpenFiles: 128,
+  io: nodeLogIo,
+};
+
+/** What append resolves with, once the entry is on stable storage. */
+export interface AppendResult {
+  tenant_id: string;
+  index: number;
+  /** Lowercase hex RFC 6962 leaf hash of the entry's canonical bytes. */
+  leaf_hash: string;
+  timestamp: string;
+}
+
+/** A stored entry read back. */
+export interface StoredEntry {
+  entry: AuditEntry;
+  /** The canonical bytes (RFC 8785, UTF-8) as stored. */
+  bytes: Uint8Array;
+  /** hashLeaf(bytes). */
+  leafHash: Uint8Array;
+}
+
+/** A tenant's head: its size and root, as node roots and receipts use it. */
+export interface LogHead {
+  tenant_id: string;
+  size: number;
+  /** Lowercase hex root of the tenant's tree at `size`. */
+  root: string;
+}
+
+export interface RepairOptions {
+  /** Entries to keep: 0..the index of the corruption (keeps entries 0..truncateAfter − 1). */
+  truncateAfter: number;
+}
+
+export interface RepairReport {
+  tenantId: string;
+  /** Entries kept (= truncateAfter). */
+  kept: number;
+  /** File offset where the tenant file was cut. */
+  offset: number;
+  /** Bytes removed from the tenant file. */
+  removedBytes: number;
+  /** Name (in the log directory) of the file holding the removed bytes; undefined when none were removed. */
+  savedTo: string | undefined;
+  /** The corruption this repair cleared. */
+  corruption: Corruption;
+}
+
+/** What open found and did. */
+export interface OpenReport {
+  /** Tenants with at least one entry. */
+  tenants: number;
+  /** Verified entries over all tenants. */
+  entries: number;
+  /** Torn tails cut. */
+  tornTails: TornTail[];
+  /** Tenants whose chain stops at a corruption (they refuse appends until repair). */
+  corruptions: Corruption[];
+  /** Set when the lock of a dead process was taken over. */
+  staleLock: { pid: number; host: string } | undefined;
+  /** Files in the directory that are not tenant files (left alone). */
+  ignoredFiles: string[];
+}
+
+export interface AuditLogStatus {
+  dir: string;
+  closed: boolean;
+  tenants: number;
+  entries: number;
+  /** Appends accepted and not yet resolved or rejected. */
+  pendingAppends: number;
+  /** Current corruptions (found at open or by a later read; cleared by repair). */
+  corruptions: Corruption[];
+  /** Tenants refusing appends after an I/O failure that could not be rolled back (until reopen). */
+  failures: { tenantId: string; message: string }[];
+  tornTails: TornTail[];
+  repairs: RepairReport[];
+}
+
+/** Counters of the write path (for tests and metrics). */
+export interface AuditLogStats {
+  /** Appends acknowledged. */
+  appends: number;
+  /** Group commits run. */
+  flushes: number;
+  /** fdatasync calls on tenant files. */
+  fsyncs: number;
+  /** fsync calls on the directory. */
+  dirFsyncs: number;
+  bytesWritten: number;
+}
+
+/** An accepted append, sealed (index, prev, bytes) at its flush. */
+interface Pending {
+  kind: string;
+  payloadJson: string;
+  payloadBytes: number;
+  timestamp: string;
+  result: AppendResult | undefined;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** One tenant's part of a flush, sealed. */
+interface Batch {
+  t: TenantState;
+  records: Pending[];
+  /** The file magic (for a new file) and the framed records, written at t.fileBytes. */
+  buf: Buffer;
+  /** File offset of each record. */
+  starts: Float64Array;
+  /** Leaf hashes, n × 32. */
+  leaves: Uint8Array;
+}
+
+interface TenantState {
+  id: string;
+  /** canonicalize(id) and its UTF-8 length. */
+  idJson: string;
+  idJsonBytes: number;
+  path: string;
+  fd: number | undefined;
+  /** Operations using fd right now (it is not closed while > 0). */
+  users: number;
+  // Durable state: on disk, synced, verified.
+  size: number;
+  tree: MerkleTree;
+  offsets: Float64Array;
+  /** End of the durable records (0: nothing written yet, not even the file magic). */
+  fileBytes: number;
+  headHex: string;
+  dirSynced: boolean;
+  /** size + appends being flushed + queued: an upper bound of the next append's index. */
+  next: number;
+  /** Accepted, not yet in a flush. */
+  queued: Pending[];
+  writing: boolean;
+  corruption: Corruption | undefined;
+  failure: AuditError | undefined;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const EMPTY_TREE = new MerkleTree();
+const QUARANTINE = /\.log\.cut-\d+(-\d+)?$/;
+
+function ioError(e: unknown, what: string, tenantId?: string, index?: number): AuditError {
+  if (isAuditError(e)) return e;
+  const reason = e instanceof Error ? e.message : String(e);
+  return new AuditError('IO_ERROR', `${what}: ${reason}`, {
+    ...(tenantId === undefined ? {} : { tenantId }), ...(index === undefined ? {} : { index }), cause: e,
+  });
+}
+
+function checkOptions(options: unknown): Required<AuditLogOptions> {
+  if (options === undefined) return { ...DEFAULTS };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new AuditError('INVALID_ARGUMENT', 'options must be an object', { field: 'options' });
+  }
+  for (const key of Object.keys(options)) {
+    if (!(key in DEFAULTS)) throw new AuditError('INVALID_ARGUMENT', `options.${key} is not an option of AuditLog.open`, { field: `options.${key}` });
+  }
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o: Required<AuditLogOptions> = { ...DEFAULTS, ...defined };
+  const bad = (field: string, message: string): AuditError => new AuditError('INVALID_ARGUMENT', `options.${field} ${message}`, { field: `options.${field}` });
+  if (typeof o.clock !== 'function') throw bad('clock', 'must be a function returning milliseconds since the epoch');
+  if (typeof o.maxEntryBytes !== 'number' || !Number.isInteger(o.maxEntryBytes) || o.maxEntryBytes < 64 || o.maxEntryBytes > MAX_ENTRY_BYTES_LIMIT) {
+    throw bad('maxEntryBytes', `must be an integer in 64..${MAX_ENTRY_BYTES_LIMIT}`);
+  }
+  if (typeof o.create !== 'boolean') throw bad('create', 'must be a boolean');
+  if (typeof o.maxOpenFiles !== 'number' || !Number.isInteger(o.maxOpenFiles) || o.maxOpenFiles < 1) throw bad('maxOpenFiles', 'must be a positive integer');
+  const io = o.io as Partial<LogIo> | null;
+  if (typeof io !== 'object' || io === null || typeof io.write !== 'function' || typeof io.datasync !== 'function' || typeof io.truncate !== 'function') {
+    throw bad('io', 'must be an object with write, datasync and truncate functions');
+  }
+  return o;
+}
+
+/** fsync(2) of a directory, so that entries created in it survive a power loss. */
+async function syncDirectory(dir: string): Promise<void> {
+  const fd = await openFd(dir, fs.constants.O_RDONLY);
+  try {
+    await fsyncFd(fd);
+  } catch (e) {
+    // Windows cannot fsync a directory (and NTFS journals the entry itself).
+    if (process.platform !== 'win32') throw e;
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+/**
+ * A durable, tamper-evident audit log with one hash chain per tenant (DESIGN.md, protocol 1.0),
+ * stored as files in one directory that this process locks.
+ *
+ * @example
+ * const log = await AuditLog.open('/var/lib/gateway/audit');
+ * const r = await log.append('acme', { kind: 'policy.deny', payload: { action: 'delete' } });
+ * // r = { tenant_id: 'acme', index: 0, leaf_hash: '…', timestamp: '…' }, durable
+ * log.root('acme');                         // RFC 6962 root of acme's chain
+ * await log.close();
+ */
+export class AuditLog {
+  readonly #dir: string;
+  readonly #clock: () => number;
+  readonly #maxEntryBytes: number;
+  readonly #maxOpenFiles: number;
+  readonly #io: LogIo;
+  readonly #lock: DirLock;
+  readonly #tenants = new Map<string, TenantState>();
+  /** Tenants with an open fd, least recently used first. */
+  readonly #open = new Set<TenantState>();
+  /** Tenants with queued appends, in the order they were first queued. */
+  #dirty = new Set<TenantState>();
+  #scheduled = false;
+  #flushing = false;
+  #idleWaiters: (() => void)[] = [];
+  #batchWaiters: (() => void)[] = [];
+  readonly #ops = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  #openReport: OpenReport | undefined;
+  readonly #corruptions = new Map<TenantState, Corruption>();
+  readonly #repairs: RepairReport[] = [];
+  readonly #stats: AuditLogStats = { appends: 0, flushes: 0, fsyncs: 0, dirFsyncs: 0, bytesWritten: 0 };
+
+  private constructor(dir: string, options: Required<AuditLogOptions>, lock: DirLock) {
+    this.#dir = dir;
+    this.#clock = options.clock;
+    this.#maxEntryBytes = options.maxEntryBytes;
+    this.#maxOpenFiles = options.maxOpenFiles;
+    this.#io = options.io;
+    this.#lock = lock;
+  }
+
+  /**
+   * Opens (creating when allowed) the log in `dir`: takes the directory lock, replays every tenant
+   * file (cutting torn tails, reporting corruption; see openReport) and returns the log.
+   * @throws AuditError INVALID_ARGUMENT (`dir`, `options.*`), LOG_LOCKED (another live process, or
+   *   this one, has the directory open), IO_ERROR (field `dir`) when the directory cannot be used.
+   */
+  static async open(dir: string, options?: AuditLogOptions): Promise<AuditLog> {
+    if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
+      throw new AuditError('INVALID_ARGUMENT', 'dir must be a non-empty path string', { field: 'dir' });
+    }
+    const o = checkOptions(options);
+    let real: string;
+    try {
+      const abs = resolve(dir);
+      if (o.create) {
+        const made = await fsp.mkdir(abs, { recursive: true });
+        if (made !== undefined) await syncDirectory(dirname(made));
+      }
+      real = await fsp.realpath(abs);
+    } catch (e) {
+      throw new AuditError('IO_ERROR', `dir ${dir} cannot be used: ${(e as Error).message}`, { field: 'dir', cause: e });
+    }
+    const lock = await _acquireLock(real).catch((e: unknown) => {
+      throw isAuditError(e) ? e : new AuditError('IO_ERROR', `dir ${dir}: cannot take the lock: ${(e as Error).message}`, { field: 'dir', cause: e });
+    });
+    const log = new AuditLog(real, o, lock);
+    try {
+      await log.#load();
+    } catch (e) {
+      await log.#closeFiles();
+      await _releaseLock(lock);
+      throw ioError(e, `dir ${dir}: replay failed`);
+    }
+    return log;
+  }
+
+  /** The log directory (its real path). */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** What open found and did: torn tails cut, corruptions, a stale lock taken over. */
+  get openReport(): OpenReport {
+    return structuredClone(this.#openReport!);
+  }
+
+  async #load(): Promise<void> {
+    const tornTails: TornTail[] = [];
+    const ignoredFiles: string[] = [];
+    const entries = await fsp.readdir(this.#dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const dirent of entries) {
+      const name = dirent.name;
+      const id = dirent.isFile() ? tenantIdOfFileName(name) : undefined;
+      if (id === undefined) {
+        if (name !== LOCK_FILE && !QUARANTINE.test(name)) ignoredFiles.push(name);
+        continue;
+      }
+      const t = this.#newTenant(id);
+      t.dirSynced = true;
+      const fd = await openFd(t.path, fs.constants.O_RDWR);
+      try {
+        const { size } = await fstat(fd);
+        const replay = await _replayTenantFile(fd, id, size);
+        if (replay.torn !== undefined) {
+          await this.#io.truncate(fd, replay.validBytes);
+          await this.#io.datasync(fd);
+          tornTails.push(replay.torn);
+        }
+        this.#install(t, replay);
+      } finally {
+        await closeFd(fd);
+      }
+    }
+    // Files a crashed writer created may not have durable directory entries yet.
+    await syncDirectory(this.#dir);
+    this.#stats.dirFsyncs++;
+    let count = 0;
+    let total = 0;
+    for (const t of this.#tenants.values()) {
+      if (t.size > 0) count++;
+      total += t.size;
+    }
+    this.#openReport = {
+      tenants: count, entries: total, tornTails, corruptions: [...this.#corruptions.values()],
+      staleLock: this.#lock.stale, ignoredFiles,
+    };
+  }
+
+  #newTenant(id: string): TenantState {
+    const idJson = _canonicalString(id);
+    const t: TenantState = {
+      id, idJson, idJsonBytes: Buffer.byteLength(idJson, 'utf8'), path: join(this.#dir, tenantFileName(id)), fd: undefined, users: 0,
+      size: 0, tree: new MerkleTree(), offsets: new Float64Array(16), fileBytes: 0, headHex: GENESIS_PREV, dirSynced: false,
+      next: 0, queued: [], writing: false, corruption: undefined, failure: undefined,
+    };
+    this.#tenants.set(id, t);
+    return t;
+  }
+
+  /** Makes a replay the tenant's durable state. */
+  #install(t: TenantState, r: ReplayResult): void {
+    t.size = r.count;
+    t.tree = r.tree;
+    t.offsets = r.offsets;
+    t.fileBytes = r.validBytes;
+    t.headHex = r.lastLeaf === undefined ? GENESIS_PREV : hex(r.lastLeaf);
+    t.next = t.size;
+    t.corruption = r.corruption;
+    if (r.corruption !== undefined) this.#corruptions.set(t, r.corruption);
+    else this.#corruptions.delete(t);
+  }
+
+  // ---- appending -----------------------------------------------------------------------------
+
+  /**
+   * Appends `{ kind, payload }` to the tenant's chain. Resolves once the entry is on stable
+   * storage (fdatasync), with its index and leaf hash; many concurrent appends share one fsync.
+   * Entries of one tenant get consecutive indices in call order.
+   *
+   * Rejects, with nothing written and no index used: LOG_CLOSED; INVALID_TENANT_ID (`tenantId`);
+   * INVALID_ARGUMENT (`entry`, `kind`, `options.clock` when the clock misbehaves); INVALID_PAYLOAD
+   * (`payload…`, see entry.ts for the rules); ENTRY_TOO_LARGE (`payload`); LOG_CORRUPT (tenantId,
+   * index: the tenant's chain is corrupt, see repair); INVALID_SIZE (the tenant reached
+   * MAX_TREE_SIZE entries); IO_ERROR (tenantId, index) when the write or fsync fails.
+   */
+  append(tenantId: string, entry: AuditEntryInput): Promise<AppendResult> {
+    try {
+      this.#checkOpen();
+      let t = this.#tenants.get(tenantId);
+      if (t === undefined) checkTenantId(tenantId);
+      else this.#checkWritable(t);
+      const { kind, payload } = _checkEntryInput(entry, this.#maxEntryBytes);
+      const timestamp = formatTimestamp(this.#clock(), 'options.clock');
+      const index = t === undefined ? 0 : t.next;
+      if (index >= MAX_TREE_SIZE) {
+        throw new AuditError('INVALID_SIZE', `tenant ${JSON.stringify(tenantId)} holds the most entries a log keeps (${MAX_TREE_SIZE})`, { tenantId, index });
+      }
+      const payloadJson = _canonicalPayload(payload);
+      const payloadBytes = Buffer.byteLength(payloadJson, 'utf8');
+      // The index is final at the flush and never larger than this one, so neither is the size.
+      const length = _entryLength(index, kind, payloadBytes, t === undefined ? Buffer.byteLength(_canonicalString(tenantId), 'utf8') : t.idJsonBytes);
+      if (length > this.#maxEntryBytes) {
+        throw new AuditError('ENTRY_TOO_LARGE', `payload: the entry is ${length} bytes, above maxEntryBytes (${this.#maxEntryBytes})`, { field: 'payload', tenantId });
+      }
+      t ??= this.#newTenant(tenantId);
+      t.next++;
+      const tenant = t;
+      return new Promise<AppendResult>((resolve, reject) => {
+        tenant.queued.push({ kind, payloadJson, payloadBytes, timestamp, result: undefined, resolve, reject });
+        this.#dirty.add(tenant);
+        this.#schedule();
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new AuditError('LOG_CLOSED', `the audit log in ${this.#dir} is closed`);
+  }
+
+  #checkWritable(t: TenantState): void {
+    if (t.corruption !== undefined) {
+      const c = t.corruption;
+      throw new AuditError('LOG_CORRUPT', `tenant ${JSON.stringify(t.id)} is corrupt at index ${c.index} (${c.kind}: ${c.message}); appends are refused until repair`, { tenantId: t.id, index: c.index });
+    }
+    if (t.failure !== undefined) {
+      throw new AuditError('IO_ERROR', `tenant ${JSON.stringify(t.id)} refuses appends until the log is reopened: ${t.failure.message}`, { tenantId: t.id, cause: t.failure });
+    }
+  }
+
+  #schedule(): void {
+    if (this.#flushing || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => void this.#runFlushes());
+  }
+
+  async #runFlushes(): Promise<void> {
+    this.#scheduled = false;
+    this.#flushing = true;
+    try {
+      while (this.#dirty.size > 0) {
+        const batch = [...this.#dirty];
+        this.#dirty = new Set();
+        const work = batch.map((t) => {
+          const records = t.queued;
+          t.queued = [];
+          t.writing = true;
+          return { t, records };
+        });
+        await this.#flush(work);
+        for (const { t } of work) t.writing = false;
+        for (const w of this.#batchWaiters.splice(0)) w();
+      }
+    } finally {
+      this.#flushing = false;
+      for (const w of this.#idleWaiters.splice(0)) w();
+      for (const w of this.#batchWaiters.splice(0)) w();
+    }
+  }
+
+  /** One group commit. Never throws: every append of `work` is resolved or rejected. */
+  async #flush(work: { t: TenantState; records: Pending[] }[]): Promise<void> {
+    this.#stats.flushes++;
+    let batches: Batch[];
+    try {
+      batches = this.#seal(work);
+    } catch (e) {
+      // Nothing was written: a failure here is a bug, reported to the appends rather than lost.
+      for (const { t, records } of work) await this.#rollBack(t, records, e);
+      return;
+    }
+    const errors: unknown[] = await Promise.all(batches.map((b) => this.#writeTenant(b).then(() => undefined, (e: unknown) => e ?? new Error('write failed'))));
+    const created = batches.map((_, i) => i).filter((i) => errors[i] === undefined && !batches[i]!.t.dirSynced);
+    if (created.length > 0) {
+      try {
+        await syncDirectory(this.#dir);
+        this.#stats.dirFsyncs++;
+        for (const i of created) batches[i]!.t.dirSynced = true;
+      } catch (e) {
+        for (const i of created) errors[i] = e;
+      }
+    }
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      if (errors[i] === undefined) {
+        try {
+          this.#commit(b);
+          continue;
+        } catch (e) {
+          // Durable but not recorded in memory: refuse further appends rather than reuse indices.
+          b.t.failure = ioError(e, `tenant ${JSON.stringify(b.t.id)}: internal state update failed`, b.t.id);
+          errors[i] = e;
+        }
+      }
+      await this.#rollBack(b.t, b.records, errors[i]);
+    }
+  }
+
+  /**
+   * Gives the flushed appends their index and prev, frames them into one buffer per tenant and
+   * hashes them: in rounds, entry r of every tenant together (see the file comment).
+   */
+  #seal(work: { t: TenantState; records: Pending[] }[]): Batch[] {
+    const batches: Batch[] = [];
+    const at: number[] = [];
+    const prev: string[] = [];
+    for (const { t, records } of work) {
+      let total = t.fileBytes === 0 ? FILE_MAGIC.length : 0;
+      for (let i = 0; i < records.length; i++) {
+        const p = records[i]!;
+        total += RECORD_HEADER_BYTES + _entryLength(t.size + i, p.kind, p.payloadBytes, t.idJsonBytes);
+      }
+      const buf = Buffer.allocUnsafe(total);
+      if (t.fileBytes === 0) buf.set(FILE_MAGIC, 0);
+      batches.push({ t, records, buf, starts: new Float64Array(records.length), leaves: new Uint8Array(32 * records.length) });
+      at.push(t.fileBytes === 0 ? FILE_MAGIC.length : 0);
+      prev.push(t.headHex);
+    }
+    let active = batches.map((_, i) => i);
+    const views: Buffer[] = [];
+    for (let r = 0; active.length > 0; r++) {
+      views.length = 0;
+      for (const k of active) {
+        const { t, records, buf, starts } = batches[k]!;
+        const p = records[r]!;
+        const index = t.size + r;
+        const start = at[k]!;
+        const bodyAt = start + RECORD_HEADER_BYTES;
+        const length = buf.write(_entryJson(index, p.kind, p.payloadJson, prev[k]!, t.idJson, p.timestamp), bodyAt, 'utf8');
+        if (length !== _entryLength(index, p.kind, p.payloadBytes, t.idJsonBytes)) throw new Error(`internal: entry ${index} of ${t.id} has an unexpected length`);
+        _writeRecordHeader(buf, start, length);
+        starts[r] = t.fileBytes + start;
+        at[k] = bodyAt + length;
+        p.result = { tenant_id: t.id, index, leaf_hash: '', timestamp: p.timestamp };
+        views.push(buf.subarray(bodyAt, bodyAt + length));
+      }
+      const leaves = views.length === 1 ? hashLeaf(views[0]!) : hashLeaves(views);
+      for (let j = 0; j < active.length; j++) {
+        const k = active[j]!;
+        const leaf = leaves.subarray(32 * j, 32 * j + 32);
+        batches[k]!.leaves.set(leaf, 32 * r);
+        prev[k] = batches[k]!.records[r]!.result!.leaf_hash = hex(leaf);
+      }
+      active = active.filter((k) => batches[k]!.records.length > r + 1);
+    }
+    return batches;
+  }
+
+  /** Writes a tenant's sealed records at its durable end and syncs them. */
+  async #writeTenant(b: Batch): Promise<void> {
+    const { t, buf } = b;
+    t.users++;
+    try {
+      const fd = await this.#fd(t);
+      await this.#io.write(fd, buf, t.fileBytes);
+      this.#stats.bytesWritten += buf.length;
+      await this.#io.datasync(fd);
+      this.#stats.fsyncs++;
+    } finally {
+      t.users--;
+    }
+  }
+
+  /** The flushed records are durable: advance the tenant's state and acknowledge them. */
+  #commit(b: Batch): void {
+    const { t, records, starts } = b;
+    const n = records.length;
+    t.tree.appendLeafHashes(b.leaves);
+    if (t.size + n > t.offsets.length) {
+      const grown = new Float64Array(Math.max(2 * t.offsets.length, t.size + n));
+      grown.set(t.offsets.subarray(0, t.size));
+      t.offsets = grown;
+    }
+    t.offsets.set(starts, t.size);
+    t.fileBytes += b.buf.length;
+    t.size += n;
+    t.headHex = records[n - 1]!.result!.leaf_hash;
+    this.#stats.appends += n;
+    for (const p of records) p.resolve(p.result!);
+  }
+
+  /**
+   * A failed flush of `t`: reject its appends and undo the write. Queued appends stay queued (they
+   * are sealed later, on the durable head) unless the undo fails too.
+   */
+  async #rollBack(t: TenantState, records: Pending[], cause: unknown): Promise<void> {
+    let rejected = records;
+    t.users++;
+    try {
+      if (t.failure === undefined) {
+        const fd = await this.#fd(t);
+        await this.#io.truncate(fd, t.fileBytes);
+        await this.#io.datasync(fd);
+      }
+    } catch (e) {
+      t.failure = ioError(e, `tenant ${JSON.stringify(t.id)}: could not undo a failed write`, t.id);
+    } finally {
+      t.users--;
+    }
+    if (t.failure !== undefined) {
+      rejected = records.concat(t.queued);
+      t.queued = [];
+      this.#dirty.delete(t);
+    }
+    t.next -= rejected.length;
+    for (const p of rejected) {
+      const index = p.result?.index;
+      p.reject(ioError(cause, `tenant ${JSON.stringify(t.id)}: an append was not made durable`, t.id, index));
+    }
+  }
+
+  /** The tenant's open fd (opening, creating the file if needed). Callers hold t.users. */
+  async #fd(t: TenantState): Promise<number> {
+    if (t.fd !== undefined) {
+      this.#open.delete(t);
+      this.#open.add(t);
+      return t.fd;
+    }
+    const fd = await openFd(t.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    if (t.fd !== undefined) {
+      await closeFd(fd);
+      return t.fd;
+    }
+    t.fd = fd;
+    this.#open.add(t);
+    for (const u of this.#open) {
+      if (this.#open.size <= this.#maxOpenFiles) break;
+      if (u.users > 0 || u.fd === undefined) continue;
+      const old = u.fd;
+      u.fd = undefined;
+      this.#open.delete(u);
+      fs.close(old, () => undefined);
+    }
+    return fd;
+  }
+
+  /** Resolves when nothing is queued or being flushed. */
+  #whenIdle(): Promise<void> {
+    if (!this.#flushing && !this.#scheduled && this.#dirty.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Runs `fn` as an operation close() waits for. */
+  async #track<T>(fn: () => Promise<T>): Promise<T> {
+    const p = fn();
+    this.#ops.add(p);
+    try {
+      return await p;
+    } finally {
+      this.#ops.delete(p);
+    }
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  #tenant(tenantId: string): TenantState | undefined {
+    this.#checkOpen();
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) checkTenantId(tenantId);
+    return t;
+  }
+
+  /** Durable (acknowledged) entries of the tenant; the verified prefix of a corrupt chain. 0 for an unknown tenant. */
+  size(tenantId: string): number {
+    return this.#tenant(tenantId)?.size ?? 0;
+  }
+
+  /**
+   * RFC 6962 root of the tenant's first `size` entries (default: all durable ones); SHA-256("")
+   * for size 0. @throws AuditError INVALID_SIZE (field `size`) above size(tenantId).
+   */
+  root(tenantId: string, size?: number): Uint8Array {
+    return (this.#tenant(tenantId)?.tree ?? EMPTY_TREE).root(size);
+  }
+
+  /** Leaf hash of entry `index`. @throws AuditError INVALID_INDEX (field `index`). */
+  leafHash(tenantId: string, index: number): Uint8Array {
+    return (this.#tenant(tenantId)?.tree ?? EMPTY_TREE).leafHash(index);
+  }
+
+  /** RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `size` entries (default: all). */
+  inclusionProof(tenantId: string, index: number, size?: number): Uint8Array[] {
+    return (this.#tenant(tenantId)?.tree ?? EMPTY_TREE).inclusionProof(index, size);
+  }
+
+  /** RFC 9162 §2.1.4 consistency proof between sizes `size1` and `size2` (default: all). */
+  consistencyProof(tenantId: string, size1: number, size2?: number): Uint8Array[] {
+    return (this.#tenant(tenantId)?.tree ?? EMPTY_TREE).consistencyProof(size1, size2);
+  }
+
+  /** The tenant's head `{ tenant_id, size, root }` (root in hex). */
+  head(tenantId: string): LogHead {
+    const t = this.#tenant(tenantId);
+    return { tenant_id: tenantId, size: t?.size ?? 0, root: hex((t?.tree ?? EMPTY_TREE).root()) };
+  }
+
+  /** Tenants with at least one durable entry, in ascending order of their UTF-8 bytes. */
+  tenants(): string[] {
+    this.#checkOpen();
+    const ids: string[] = [];
+    for (const t of this.#tenants.values()) if (t.size > 0) ids.push(t.id);
+    return ids.sort(compareTenantIdBytes);
+  }
+
+  /**
+   * Reads entry `index` back from disk and checks it (CRC, leaf hash, chain fields). A mismatch
+   * found now (the file changed under the log) is recorded as a corruption and the tenant then
+   * refuses appends.
+   * @throws AuditError INVALID_INDEX (field `index`), LOG_CORRUPT (tenantId, index), IO_ERROR.
+   */
+  entry(tenantId: string, index: number): Promise<StoredEntry> {
+    try {
+      const t = this.#tenant(tenantId);
+      const size = t?.size ?? 0;
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= size) {
+        throw new AuditError('INVALID_INDEX', `index must be an integer in 0..${size - 1} (the tenant's durable entries), got ${String(index)}`, { field: 'index', tenantId });
+      }
+      return this.#track(() => this.#readEntry(t!, index));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async #readEntry(t: TenantState, index: number): Promise<StoredEntry> {
+    const start = t.offsets[index]!;
+    const end = index + 1 < t.size ? t.offsets[index + 1]! : t.fileBytes;
+    const buf = Buffer.allocUnsafe(end - start);
+    let got: number;
+    t.users++;
+    try {
+      got = await _readFully(await this.#fd(t), buf, 0, buf.length, start);
+    } catch (e) {
+      throw ioError(e, `tenant ${JSON.stringify(t.id)}: cannot read entry ${index}`, t.id, index);
+    } finally {
+      t.users--;
+    }
+    const corrupt = (kind: Corruption['kind'], message: string): AuditError => {
+      const c: Corruption = { tenantId: t.id, index, kind, offset: start, message: `${message} (found after open)` };
+      if (t.corruption === undefined || t.corruption.index > index) {
+        t.corruption = c;
+        this.#corruptions.set(t, c);
+      }
+      return new AuditError('LOG_CORRUPT', `tenant ${JSON.stringify(t.id)} entry ${index}: ${c.message}`, { tenantId: t.id, index });
+    };
+    const length = got === buf.length ? _frameAt(buf, 0, got) : -1;
+    if (length !== buf.length - RECORD_HEADER_BYTES) throw corrupt('checksum', 'the record no longer matches its CRC-32 or length');
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset + RECORD_HEADER_BYTES, length);
+    const leafHash = hashLeaf(bytes);
+    if (hex(leafHash) !== hex(t.tree.leafHash(index))) throw corrupt('checksum', 'the record no longer has the leaf hash it had at open');
+    const prev = index === 0 ? GENESIS_PREV : hex(t.tree.leafHash(index - 1));
+    const parsed = _parseEntry(bytes, t.id, index, prev);
+    if (!parsed.ok) throw corrupt(parsed.kind, parsed.message);
+    return { entry: parsed.entry, bytes, leafHash };
+  }
+
+  // ---- status and repair -----------------------------------------------------------------------
+
+  /** Counters of the write path. Readable after close. */
+  stats(): AuditLogStats {
+    return { ...this.#stats };
+  }
+
+  /** Current state: corruptions, failures, torn tails cut at open, repairs done. Readable after close. */
+  status(): AuditLogStatus {
+    let tenants = 0;
+    let entries = 0;
+    let pendingAppends = 0;
+    const failures: AuditLogStatus['failures'] = [];
+    for (const t of this.#tenants.values()) {
+      if (t.size > 0) tenants++;
+      entries += t.size;
+      pendingAppends += t.next - t.size;
+      if (t.failure !== undefined) failures.push({ tenantId: t.id, message: t.failure.message });
+    }
+    return structuredClone({
+      dir: this.#dir, closed: this.#closing !== undefined, tenants, entries, pendingAppends,
+      corruptions: [...this.#corruptions.values()], failures,
+      tornTails: this.#openReport?.tornTails ?? [], repairs: this.#repairs,
+    });
+  }
+
+  /**
+   * Repairs a corrupt tenant chain explicitly: keeps entries 0..truncateAfter − 1 (truncateAfter ≤
+   * the corruption's index, so only verified entries are kept), copies every byte after them to a
+   * side file `<tenant file>.cut-<clock ms>` in the log directory (synced first: evidence is never
+   * destroyed), truncates the tenant file, replays it, and lets appends continue from
+   * truncateAfter. The report is also listed in status().repairs.
+   * @throws AuditError INVALID_ARGUMENT (`tenantId` not corrupt, `options`), INVALID_INDEX
+   *   (`options.truncateAfter`), INVALID_TENANT_ID, LOG_CLOSED, IO_ERROR.
+   */
+  repair(tenantId: string, options: RepairOptions): Promise<RepairReport> {
+    try {
+      const t = this.#tenant(tenantId);
+      if (typeof options !== 'object' || options === null) {
+        throw new AuditError('INVALID_ARGUMENT', 'options must be an object { truncateAfter }', { field: 'options' });
+      }
+      for (const key of Object.keys(options)) {
+        if (key !== 'truncateAfter') throw new AuditError('INVALID_ARGUMENT', `options.${key} is not an option of repair`, { field: `options.${key}` });
+      }
+      if (t === undefined || t.corruption === undefined) {
+        throw new AuditError('INVALID_ARGUMENT', `tenantId ${JSON.stringify(tenantId)} is not corrupt: repair only cuts a corrupt chain`, { field: 'tenantId', tenantId });
+      }
+      const keep = options.truncateAfter;
+      const max = t.corruption.index;
+      if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 0 || keep > max) {
+        throw new AuditError('INVALID_INDEX', `options.truncateAfter must be an integer in 0..${max} (the index of the corruption), got ${String(keep)}`, { field: 'options.truncateAfter', tenantId });
+      }
+      const corruption = t.corruption;
+      return this.#track(() => this.#repair(t, keep, corruption));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async #repair(t: TenantState, keep: number, corruption: Corruption): Promise<RepairReport> {
+    // Appends accepted before a corruption found by a read may still be in flight.
+    while (t.writing || t.queued.length > 0) await new Promise<void>((resolve) => this.#batchWaiters.push(resolve));
+    if (t.corruption !== corruption) {
+      throw new AuditError('INVALID_ARGUMENT', `tenantId ${JSON.stringify(t.id)}: its corruption changed while the repair waited; retry`, { field: 'tenantId', tenantId: t.id });
+    }
+    const cut = keep === 0 ? 0 : keep < t.size ? t.offsets[keep]! : t.fileBytes;
+    t.users++;
+    try {
+      const fd = await this.#fd(t);
+      const { size: fileSize } = await fstat(fd);
+      let savedTo: string | undefined;
+      if (fileSize > cut) savedTo = await this.#saveTail(t, fd, cut, fileSize);
+      await this.#io.truncate(fd, cut);
+      await this.#io.datasync(fd);
+      this.#stats.fsyncs++;
+      const replay = await _replayTenantFile(fd, t.id, cut);
+      this.#install(t, replay);
+      const report: RepairReport = { tenantId: t.id, kept: keep, offset: cut, removedBytes: Math.max(0, fileSize - cut), savedTo, corruption };
+      this.#repairs.push(report);
+      return structuredClone(report);
+    } catch (e) {
+      throw ioError(e, `tenant ${JSON.stringify(t.id)}: repair failed`, t.id);
+    } finally {
+      t.users--;
+    }
+  }
+
+  /** Copies bytes [from, to) of the tenant file to a new side file, synced; returns its name. */
+  async #saveTail(t: TenantState, fd: number, from: number, to: number): Promise<string> {
+    const base = `${tenantFileName(t.id)}.cut-${Math.max(0, Math.floor(this.#clock()))}`;
+    let name = base;
+    let out: fsp.FileHandle | undefined;
+    for (let n = 2; out === undefined; n++) {
+      try {
+        out = await fsp.open(join(this.#dir, name), 'wx', 0o644);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        name = `${base}-${n}`;
+      }
+    }
+    try {
+      const chunk = Buffer.allocUnsafe(Math.min(8 << 20, to - from));
+      for (let pos = from; pos < to;) {
+        const got = await _readFully(fd, chunk, 0, Math.min(chunk.length, to - pos), pos);
+        if (got === 0) break;
+        await out.write(chunk, 0, got);
+        pos += got;
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await syncDirectory(this.#dir);
+    this.#stats.dirFsyncs++;
+    return name;
+  }
+
+  // ---- closing ---------------------------------------------------------------------------------
+
+  /**
+   * Waits for every accepted append to resolve or reject and for reads and repairs in flight,
+   * closes the files and releases the directory lock. Every later call except stats(), status()
+   * and openReport fails with LOG_CLOSED. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#whenIdle();
+      await Promise.allSettled([...this.#ops]);
+      await this.#closeFiles();
+      await _releaseLock(this.#lock);
+      this.#closed = true;
+    })();
+    return this.#closing;
+  }
+
+  /** True once close() has finished. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async #closeFiles(): Promise<void> {
+    for (const t of this.#tenants.values()) {
+      if (t.fd === undefined) continue;
+      const fd = t.fd;
+      t.fd = undefined;
+      await closeFd(fd).catch(() => undefined);
+    }
+    this.#open.clear();
+  }
+}

@@ -1,0 +1,28 @@
+// The runnable examples the READMEs show: each runs to completion and prints what it promises.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const run = (file: string): { code: number | null; stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL(`../../examples/${file}`, import.meta.url))], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describe('examples', () => {
+  it('audit/receipt.mjs: the receipt verifies offline, and not with another key or when tampered', () => {
+    const r = run('audit/receipt.mjs');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('receipt verifies: true');
+    expect(r.stdout).toContain('with another key: false');
+    expect(r.stdout).toContain('tampered leaf:    false');
+  });
+
+  it('demo/main.mjs (npm start): prints the root, placements and burn-rate alerts', () => {
+    const r = run('demo/main.mjs');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/root +[0-9a-f]{64}/);
+    expect(r.stdout).toContain('consistency proof  size 8192 → 10000: 1 hash (32 bytes)');
+    expect(r.stdout).toMatch(/acme +14\.40 +4\.80 +1\.00 +page \(1 h\), ticket \(3 d\)/);
+  });
+});

@@ -82,32 +82,39 @@ function payloadError(field: string, message: string): AuditError {
   return new AuditError('INVALID_PAYLOAD', `${field} ${message}`, { field });
 }
 
-function keyPath(parent: string, key: string): string {
-  return IDENTIFIER.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
-}
-
 /** Running state of one payload copy. */
 interface CopyState {
   /** Objects and arrays on the current path (for cycles). */
-  path: Set<object>;
+  ancestors: Set<object>;
+  /** Keys and indices from the payload down to the value being copied (field names are built only on error). */
+  keys: (string | number)[];
   /** A lower bound of the serialised size so far (UTF-16 units ≤ UTF-8 bytes). */
   bytes: number;
   maxBytes: number;
+}
+
+/** The field name of the value being copied: `payload.items[2].price`, `payload["a b"]`. */
+function fieldOf(state: CopyState): string {
+  let field = 'payload';
+  for (const k of state.keys) {
+    field += typeof k === 'number' ? `[${k}]` : IDENTIFIER.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  }
+  return field;
 }
 
 function tooLarge(state: CopyState): AuditError {
   return new AuditError('ENTRY_TOO_LARGE', `payload: the entry would exceed maxEntryBytes (${state.maxBytes} bytes)`, { field: 'payload' });
 }
 
-function copyValue(v: unknown, field: string, depth: number, state: CopyState): JsonValue {
+function copyValue(v: unknown, depth: number, state: CopyState): JsonValue {
   switch (typeof v) {
     case 'string':
-      if (LONE_SURROGATE.test(v)) throw payloadError(field, 'contains a lone surrogate (RFC 8785 needs well-formed strings)');
+      if (LONE_SURROGATE.test(v)) throw payloadError(fieldOf(state), 'contains a lone surrogate (RFC 8785 needs well-formed strings)');
       state.bytes += v.length + 2;
       if (state.bytes > state.maxBytes) throw tooLarge(state);
       return v;
     case 'number':
-      if (!Number.isFinite(v)) throw payloadError(field, `must be a finite number, got ${v}`);
+      if (!Number.isFinite(v)) throw payloadError(fieldOf(state), `must be a finite number, got ${v}`);
       state.bytes += 1;
       return v;
     case 'boolean':
@@ -116,50 +123,57 @@ function copyValue(v: unknown, field: string, depth: number, state: CopyState): 
     case 'object':
       break;
     default:
-      throw payloadError(field, `must be a JSON value (null, boolean, finite number, string, array or plain object), got ${describe(v)}`);
+      throw payloadError(fieldOf(state), `must be a JSON value (null, boolean, finite number, string, array or plain object), got ${describe(v)}`);
   }
   if (v === null) {
     state.bytes += 4;
     return null;
   }
-  if (depth > MAX_PAYLOAD_DEPTH) throw payloadError(field, `nests deeper than ${MAX_PAYLOAD_DEPTH} levels`);
-  if (state.path.has(v)) throw payloadError(field, 'is a circular reference');
-  state.path.add(v);
+  if (depth > MAX_PAYLOAD_DEPTH) throw payloadError(fieldOf(state), `nests deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+  if (state.ancestors.has(v)) throw payloadError(fieldOf(state), 'is a circular reference');
+  state.ancestors.add(v);
+  const keys = state.keys;
   let out: JsonValue;
   if (Array.isArray(v)) {
     const n = v.length;
     const arr = new Array<JsonValue>(n);
     state.bytes += 2 + n;
     for (let i = 0; i < n; i++) {
-      if (!(i in v)) throw payloadError(`${field}[${i}]`, 'is a hole in a sparse array');
-      arr[i] = copyValue(v[i], `${field}[${i}]`, depth + 1, state);
+      keys.push(i);
+      if (!(i in v)) throw payloadError(fieldOf(state), 'is a hole in a sparse array');
+      arr[i] = copyValue(v[i], depth + 1, state);
+      keys.pop();
     }
     out = arr;
   } else {
     const proto: unknown = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      throw payloadError(field, `must be a plain object, got ${describe(v)}`);
+      throw payloadError(fieldOf(state), `must be a plain object, got ${describe(v)}`);
     }
-    if (Object.getOwnPropertySymbols(v).length > 0) throw payloadError(field, 'has symbol keys (JSON has none)');
-    // A null prototype, so that a "__proto__" key is stored as data like any other key.
-    const obj = Object.create(null) as JsonObject;
+    if (Object.getOwnPropertySymbols(v).length > 0) throw payloadError(fieldOf(state), 'has symbol keys (JSON has none)');
+    // An ordinary object (V8 keeps null-prototype objects in slow dictionary mode, which every
+    // later property access, canonicalize's included, would pay for).
+    const obj: JsonObject = {};
     const source = v as Record<string, unknown>;
     state.bytes += 2;
     for (const key of Object.keys(source)) {
-      const childField = keyPath(field, key);
-      if (LONE_SURROGATE.test(key)) throw payloadError(childField, 'has a key with a lone surrogate');
+      keys.push(key);
+      if (LONE_SURROGATE.test(key)) throw payloadError(fieldOf(state), 'has a key with a lone surrogate');
       state.bytes += key.length + 4;
-      obj[key] = copyValue(source[key], childField, depth + 1, state);
+      const value = copyValue(source[key], depth + 1, state);
+      // "__proto__" is data in JSON: define it, so that it is not taken as the prototype.
+      if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+      else obj[key] = value;
+      keys.pop();
     }
     out = obj;
   }
-  state.path.delete(v);
+  state.ancestors.delete(v);
   return out;
 }
 
 /**
- * Checks a payload against the rules above and returns a deep copy of it (objects with a null
- * prototype). Throws INVALID_PAYLOAD with the path of the first offending value as `field`
+ * Checks a payload against the rules above and returns a deep copy of it. Throws INVALID_PAYLOAD with the path of the first offending value as `field`
  * (`payload.items[2].price`), or ENTRY_TOO_LARGE (field `payload`) as soon as the payload alone is
  * known to exceed `maxBytes`.
  */
@@ -167,7 +181,7 @@ export function _copyPayload(payload: unknown, maxBytes: number): JsonObject {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw payloadError('payload', `must be a plain object, got ${describe(payload)}`);
   }
-  return copyValue(payload, 'payload', 1, { path: new Set(), bytes: 0, maxBytes }) as JsonObject;
+  return copyValue(payload, 1, { ancestors: new Set(), keys: [], bytes: 0, maxBytes }) as JsonObject;
 }
 
 /** Throws INVALID_ARGUMENT (field `kind`) unless `kind` is 1..MAX_KIND_LENGTH of [A-Za-z0-9._:/-] starting alphanumeric. */

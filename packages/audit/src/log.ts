@@ -35,130 +35,29 @@ import { promisify } from 'node:util';
 import { hashLeaf, hashLeaves } from '@tenantry/kernels';
 import {
   GENESIS_PREV, _canonicalPayload, _canonicalString, _checkEntryInput, _entryJson, _entryLength, _parseEntry, formatTimestamp,
-  type AuditEntry, type AuditEntryInput,
+  type AuditEntryInput,
 } from './entry.js';
 import { AuditError, isAuditError } from './errors.js';
 import { _acquireLock, _releaseLock, LOCK_FILE, type DirLock } from './lock.js';
-import { nodeLogIo, type LogIo } from './log-io.js';
-import { FILE_MAGIC, MAX_ENTRY_BYTES_LIMIT, RECORD_HEADER_BYTES, _frameAt, _writeRecordHeader } from './record.js';
+import { _syncDirectory, type LogIo } from './log-io.js';
+import { _checkOptions, type AuditLogOptions } from './log-options.js';
+import type {
+  AppendResult, AuditLogStats, AuditLogStatus, LogHead, OpenReport, RepairOptions, RepairReport, StoredEntry,
+} from './log-types.js';
+
+import { FILE_MAGIC, RECORD_HEADER_BYTES, _frameAt, _writeRecordHeader } from './record.js';
 import { _readFully, _replayTenantFile, type Corruption, type ReplayResult, type TornTail } from './replay.js';
 import { checkTenantId, compareTenantIdBytes, tenantFileName, tenantIdOfFileName } from './tenant-id.js';
 import { MAX_TREE_SIZE, MerkleTree } from './tree.js';
 
+export type { AuditLogOptions } from './log-options.js';
+export type {
+  AppendResult, AuditLogStats, AuditLogStatus, LogHead, OpenReport, RepairOptions, RepairReport, StoredEntry,
+} from './log-types.js';
+
 const openFd = promisify(fs.open);
 const closeFd = promisify(fs.close);
-const fsyncFd = promisify(fs.fsync);
 const fstat = promisify(fs.fstat);
-
-export interface AuditLogOptions {
-  /** Milliseconds since the Unix epoch for entry timestamps (default Date.now). */
-  clock?: () => number;
-  /** Largest entry, in bytes of canonical JSON (default 1 MiB, at most 64 MiB). */
-  maxEntryBytes?: number;
-  /** Create the directory when missing (default true). */
-  create?: boolean;
-  /** Tenant files kept open at once (default 128; the least recently used idle one is closed). */
-  maxOpenFiles?: number;
-  /** The write path's file operations (default nodeLogIo); replace only to inject faults in tests. */
-  io?: LogIo;
-}
-
-const DEFAULTS: Required<AuditLogOptions> = {
-  clock: Date.now,
-  maxEntryBytes: 1 << 20,
-  create: true,
-  maxOpenFiles: 128,
-  io: nodeLogIo,
-};
-
-/** What append resolves with, once the entry is on stable storage. */
-export interface AppendResult {
-  tenant_id: string;
-  index: number;
-  /** Lowercase hex RFC 6962 leaf hash of the entry's canonical bytes. */
-  leaf_hash: string;
-  timestamp: string;
-}
-
-/** A stored entry read back. */
-export interface StoredEntry {
-  entry: AuditEntry;
-  /** The canonical bytes (RFC 8785, UTF-8) as stored. */
-  bytes: Uint8Array;
-  /** hashLeaf(bytes). */
-  leafHash: Uint8Array;
-}
-
-/** A tenant's head: its size and root, as node roots and receipts use it. */
-export interface LogHead {
-  tenant_id: string;
-  size: number;
-  /** Lowercase hex root of the tenant's tree at `size`. */
-  root: string;
-}
-
-export interface RepairOptions {
-  /** Entries to keep: 0..the index of the corruption (keeps entries 0..truncateAfter − 1). */
-  truncateAfter: number;
-}
-
-export interface RepairReport {
-  tenantId: string;
-  /** Entries kept (= truncateAfter). */
-  kept: number;
-  /** File offset where the tenant file was cut. */
-  offset: number;
-  /** Bytes removed from the tenant file. */
-  removedBytes: number;
-  /** Name (in the log directory) of the file holding the removed bytes; undefined when none were removed. */
-  savedTo: string | undefined;
-  /** The corruption this repair cleared. */
-  corruption: Corruption;
-}
-
-/** What open found and did. */
-export interface OpenReport {
-  /** Tenants with at least one entry. */
-  tenants: number;
-  /** Verified entries over all tenants. */
-  entries: number;
-  /** Torn tails cut. */
-  tornTails: TornTail[];
-  /** Tenants whose chain stops at a corruption (they refuse appends until repair). */
-  corruptions: Corruption[];
-  /** Set when the lock of a dead process was taken over. */
-  staleLock: { pid: number; host: string } | undefined;
-  /** Files in the directory that are not tenant files (left alone). */
-  ignoredFiles: string[];
-}
-
-export interface AuditLogStatus {
-  dir: string;
-  closed: boolean;
-  tenants: number;
-  entries: number;
-  /** Appends accepted and not yet resolved or rejected. */
-  pendingAppends: number;
-  /** Current corruptions (found at open or by a later read; cleared by repair). */
-  corruptions: Corruption[];
-  /** Tenants refusing appends after an I/O failure that could not be rolled back (until reopen). */
-  failures: { tenantId: string; message: string }[];
-  tornTails: TornTail[];
-  repairs: RepairReport[];
-}
-
-/** Counters of the write path (for tests and metrics). */
-export interface AuditLogStats {
-  /** Appends acknowledged. */
-  appends: number;
-  /** Group commits run. */
-  flushes: number;
-  /** fdatasync calls on tenant files. */
-  fsyncs: number;
-  /** fsync calls on the directory. */
-  dirFsyncs: number;
-  bytesWritten: number;
-}
 
 /** An accepted append, sealed (index, prev, bytes) at its flush. */
 interface Pending {
@@ -221,43 +120,6 @@ function ioError(e: unknown, what: string, tenantId?: string, index?: number): A
   });
 }
 
-function checkOptions(options: unknown): Required<AuditLogOptions> {
-  if (options === undefined) return { ...DEFAULTS };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new AuditError('INVALID_ARGUMENT', 'options must be an object', { field: 'options' });
-  }
-  for (const key of Object.keys(options)) {
-    if (!(key in DEFAULTS)) throw new AuditError('INVALID_ARGUMENT', `options.${key} is not an option of AuditLog.open`, { field: `options.${key}` });
-  }
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const o: Required<AuditLogOptions> = { ...DEFAULTS, ...defined };
-  const bad = (field: string, message: string): AuditError => new AuditError('INVALID_ARGUMENT', `options.${field} ${message}`, { field: `options.${field}` });
-  if (typeof o.clock !== 'function') throw bad('clock', 'must be a function returning milliseconds since the epoch');
-  if (typeof o.maxEntryBytes !== 'number' || !Number.isInteger(o.maxEntryBytes) || o.maxEntryBytes < 64 || o.maxEntryBytes > MAX_ENTRY_BYTES_LIMIT) {
-    throw bad('maxEntryBytes', `must be an integer in 64..${MAX_ENTRY_BYTES_LIMIT}`);
-  }
-  if (typeof o.create !== 'boolean') throw bad('create', 'must be a boolean');
-  if (typeof o.maxOpenFiles !== 'number' || !Number.isInteger(o.maxOpenFiles) || o.maxOpenFiles < 1) throw bad('maxOpenFiles', 'must be a positive integer');
-  const io = o.io as Partial<LogIo> | null;
-  if (typeof io !== 'object' || io === null || typeof io.write !== 'function' || typeof io.datasync !== 'function' || typeof io.truncate !== 'function') {
-    throw bad('io', 'must be an object with write, datasync and truncate functions');
-  }
-  return o;
-}
-
-/** fsync(2) of a directory, so that entries created in it survive a power loss. */
-async function syncDirectory(dir: string): Promise<void> {
-  const fd = await openFd(dir, fs.constants.O_RDONLY);
-  try {
-    await fsyncFd(fd);
-  } catch (e) {
-    // Windows cannot fsync a directory (and NTFS journals the entry itself).
-    if (process.platform !== 'win32') throw e;
-  } finally {
-    await closeFd(fd);
-  }
-}
-
 /**
  * A durable, tamper-evident audit log with one hash chain per tenant (DESIGN.md, protocol 1.0),
  * stored as files in one directory that this process locks.
@@ -312,13 +174,17 @@ export class AuditLog {
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
       throw new AuditError('INVALID_ARGUMENT', 'dir must be a non-empty path string', { field: 'dir' });
     }
-    const o = checkOptions(options);
+    const o = _checkOptions(options);
     let real: string;
     try {
       const abs = resolve(dir);
       if (o.create) {
+        // Every directory created needs its entry in its parent made durable, up to the first one.
         const made = await fsp.mkdir(abs, { recursive: true });
-        if (made !== undefined) await syncDirectory(dirname(made));
+        for (let d = abs; made !== undefined; d = dirname(d)) {
+          await _syncDirectory(dirname(d));
+          if (d === made) break;
+        }
       }
       real = await fsp.realpath(abs);
     } catch (e) {
@@ -333,7 +199,7 @@ export class AuditLog {
     } catch (e) {
       await log.#closeFiles();
       await _releaseLock(lock);
-      throw ioError(e, `dir ${dir}: replay failed`);
+      throw isAuditError(e) ? e : new AuditError('IO_ERROR', `dir ${dir}: replay failed: ${(e as Error).message}`, { field: 'dir', cause: e });
     }
     return log;
   }
@@ -377,7 +243,7 @@ export class AuditLog {
       }
     }
     // Files a crashed writer created may not have durable directory entries yet.
-    await syncDirectory(this.#dir);
+    await _syncDirectory(this.#dir);
     this.#stats.dirFsyncs++;
     let count = 0;
     let total = 0;
@@ -519,7 +385,7 @@ export class AuditLog {
     const created = batches.map((_, i) => i).filter((i) => errors[i] === undefined && !batches[i]!.t.dirSynced);
     if (created.length > 0) {
       try {
-        await syncDirectory(this.#dir);
+        await _syncDirectory(this.#dir);
         this.#stats.dirFsyncs++;
         for (const i of created) batches[i]!.t.dirSynced = true;
       } catch (e) {
@@ -911,7 +777,7 @@ export class AuditLog {
     } finally {
       await out.close();
     }
-    await syncDirectory(this.#dir);
+    await _syncDirectory(this.#dir);
     this.#stats.dirFsyncs++;
     return name;
   }

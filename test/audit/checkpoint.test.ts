@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  formatCheckpoint, generateNoteKey, isAuditError, openCheckpoint, openNote, parseCheckpoint, signCheckpoint, signNote,
-  type AuditError, type AuditErrorCode, type Checkpoint,
+  formatCheckpoint, generateNoteKey, openCheckpoint, openNote, parseCheckpoint, signCheckpoint, signNote,
+  type AuditErrorCode, type Checkpoint,
 } from '@tenantry/audit';
+import { expectAuditError } from '../helpers/audit.js';
 
 // Source: C2SP tlog-checkpoint.md (github.com/C2SP/C2SP), the example at the top of the spec. Its
 // signing key is not published, so the signature is only ever an unknown (unverified) one here.
@@ -17,26 +18,6 @@ const C2SP_NOTE = `${C2SP_TEXT}\n— example.com/behind-the-sofa ${C2SP_SIG_B64}
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const sha256 = (s: string): Uint8Array => new Uint8Array(createHash('sha256').update(s).digest());
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
-
-function expectAuditError(fn: () => unknown, code: AuditErrorCode, field?: string): AuditError {
-  let caught: unknown;
-  let threw = false;
-  try {
-    fn();
-  } catch (e) {
-    threw = true;
-    caught = e;
-  }
-  expect(threw, 'expected the call to throw').toBe(true);
-  expect(isAuditError(caught), `not an AuditError: ${String(caught)}`).toBe(true);
-  const e = caught as AuditError;
-  expect(e.code, e.message).toBe(code);
-  if (field !== undefined) {
-    expect(e.field).toBe(field);
-    expect(e.message).toContain(field);
-  }
-  return e;
-}
 
 const ROOT = sha256('root'); // any 32 bytes
 const ROOT_B64 = b64(ROOT);

@@ -1,23 +1,11 @@
 // federatedRoot (protocol 1.0) against its definition computed with node:crypto.
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { federatedRoot, isAuditError, type AuditError } from '@tenantry/audit';
+import { federatedRoot } from '@tenantry/audit';
+import { expectAuditError } from '../helpers/audit.js';
 
 const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 const root = (): string => randomBytes(32).toString('hex');
-
-function expectAuditError(fn: () => unknown, code: string, field: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(isAuditError(caught), 'expected a typed AuditError').toBe(true);
-  expect((caught as AuditError).code).toBe(code);
-  expect((caught as AuditError).field).toBe(field);
-  expect((caught as AuditError).message).toContain(field === 'nodeRoots' ? 'nodeRoots' : field);
-}
 
 describe('federatedRoot', () => {
   it('is SHA-256 of the hex roots concatenated in ascending node-id order', () => {

@@ -5,8 +5,10 @@ import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify
 import { describe, expect, it } from 'vitest';
 import {
   generateNoteKey, isAuditError, noteVerifierKey, openNote, signNote,
-  type AuditError, type AuditErrorCode, type NoteSignature, type OpenedNote,
+  type AuditErrorCode, type NoteSignature, type OpenedNote,
 } from '@tenantry/audit';
+import { rng } from '../helpers/random.js';
+import { expectAuditError } from '../helpers/audit.js';
 
 // ---- vectors ---------------------------------------------------------------------------------
 // Source: golang.org/x/mod/sumdb/note, note.go, package documentation, section "Example" (the
@@ -31,27 +33,6 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const concat = (...parts: (Uint8Array | string)[]): Uint8Array =>
   new Uint8Array(Buffer.concat(parts.map((p) => (typeof p === 'string' ? utf8(p) : p))));
 
-/** Runs `fn`, which must throw an AuditError with `code` (and `field`, named in the message). */
-function expectAuditError(fn: () => unknown, code: AuditErrorCode, field?: string): AuditError {
-  let caught: unknown;
-  let threw = false;
-  try {
-    fn();
-  } catch (e) {
-    threw = true;
-    caught = e;
-  }
-  expect(threw, 'expected the call to throw').toBe(true);
-  expect(isAuditError(caught), `not an AuditError: ${String(caught)}`).toBe(true);
-  const e = caught as AuditError;
-  expect(e.code, e.message).toBe(code);
-  if (field !== undefined) {
-    expect(e.field).toBe(field);
-    expect(e.message).toContain(field);
-  }
-  return e;
-}
-
 /** The code openNote throws, or 'OK'. */
 function openCode(note: string | Uint8Array, keys: readonly string[]): AuditErrorCode | 'OK' {
   try {
@@ -66,17 +47,6 @@ function openCode(note: string | Uint8Array, keys: readonly string[]): AuditErro
 /** A signature line for `name` over raw signature bytes (key hash first). */
 const sigLine = (name: string, raw: Uint8Array): string => `— ${name} ${Buffer.from(raw).toString('base64')}\n`;
 
-/** A small seeded generator (mulberry32), so that failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** An Ed25519 private key from a 32-byte seed (RFC 8410 PKCS #8 wrapping), for node:crypto. */
 function nodePrivateKey(seed: Uint8Array): KeyObject {

@@ -10,6 +10,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, expect } from 'vitest';
 import { isAuditError, type AuditError, type AuditErrorCode } from '@tenantry/audit';
+export { rng } from './random.js';
+import { rng } from './random.js';
 
 export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 export const ZEROS = '0'.repeat(64);
@@ -17,17 +19,6 @@ export const ZEROS = '0'.repeat(64);
 export const MAGIC = Buffer.from('5441554449540001', 'hex');
 export const HEADER_BYTES = 12;
 
-/** A small seeded generator (mulberry32): the same inputs on every run, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 // ---- directories and clocks ------------------------------------------------------------------
 

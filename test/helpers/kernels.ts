@@ -9,6 +9,8 @@ import {
   isKernelError, kernelInfo, KernelRangeError, KernelTypeError, useKernelBuild,
   type KernelError, type KernelErrorCode,
 } from '@tenantry/kernels';
+export { rng } from './random.js';
+import { rng } from './random.js';
 
 // ---- builds ----------------------------------------------------------------------------------
 
@@ -51,17 +53,6 @@ export function fromHex(s: string): Uint8Array {
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** A small seeded generator (mulberry32): the same inputs on every run, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** `length` pseudo-random bytes from `seed`. */
 export function randomBytes(length: number, seed: number): Uint8Array {

@@ -11,6 +11,7 @@ import {
 import {
   refBurnRate, refCostStep, refEwma, refEwmaAlpha, refRateDerivative, refSpendRate, refTimeToExhaustion,
 } from '@tenantry/kernels/reference';
+import { rng as rngU32 } from '../helpers/random.js';
 
 const BUILDS: readonly KernelBuild[] = ['simd', 'scalar'];
 const HOUR = 3600;
@@ -20,16 +21,10 @@ const CANONICAL_NAN = 0x7ff8000000000000n;
 
 afterEach(() => useKernelBuild('auto'));
 
-/** mulberry32: small seeded PRNG, so every failure is reproducible from its seed. */
+/** Seeded floats in [0, 1), so every failure is reproducible from its seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rngU32(seed);
+  return () => next() / 4294967296;
 }
 
 /** n NaNs with the sign bit and a payload set (bits 0xFFF4000000000001), written bit-exactly. */

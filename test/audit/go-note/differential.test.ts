@@ -13,6 +13,7 @@ import {
   buildGoNote, GO_BUILD_TIMEOUT, GO_KIND_TO_CODE, goBuildInfo, goMsg, goOpen, goSign, pinnedModVersion, runGoNote,
   type GoRequest, type GoResponse, type GoSignature,
 } from './go-note.js';
+import { rng } from '../../helpers/random.js';
 
 // Vectors: golang.org/x/mod/sumdb/note, note.go package documentation ("Example") and note_test.go.
 const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
@@ -26,16 +27,6 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const concat = (...parts: (Uint8Array | string)[]): Uint8Array =>
   new Uint8Array(Buffer.concat(parts.map((p) => (typeof p === 'string' ? utf8(p) : p))));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** A verdict both sides can produce: an error code, or what was opened. */
 type Verdict =

@@ -4,9 +4,10 @@
 //   { protocol_version: "1.0", tenant_id, index, timestamp, kind, payload, prev }
 // encoded as UTF-8; its leaf hash is RFC 6962 hashLeaf(bytes) = SHA-256(0x00 ‖ bytes), and `prev`
 // is the lowercase hex leaf hash of the previous entry of the same tenant (64 zeros for index 0).
-// RFC 8785 is delegated to `canonicalize` (by the RFC's co-author): keys sorted by UTF-16 code
-// units, numbers in the ECMAScript shortest round-trip form (1e21, 0.1, -0 → 0), strings escaped as
-// JSON.stringify does (only ", \ and control characters; everything else as UTF-8).
+// RFC 8785 serialisation is canonical-json.ts (safe-stable-stringify in deterministic mode, checked
+// against canonicalize): keys sorted by UTF-16 code units, numbers in the ECMAScript shortest
+// round-trip form (1e21, 0.1, -0 → 0), strings escaped as JSON.stringify does (only ", \ and
+// control characters; everything else as UTF-8). Its precondition is what the checks below ensure.
 //
 // Payloads are checked and deep-copied before they are serialised, so what is stored is exactly
 // what was checked (a getter or Proxy cannot answer differently the second time) and a caller who
@@ -18,8 +19,8 @@
 //     Map, typed arrays, …), array holes, symbol keys, lone surrogates (in keys and values), cycles
 //     (shared acyclic references are fine: they are serialised once per use), nesting deeper than
 //     MAX_PAYLOAD_DEPTH.
-import canonicalize from 'canonicalize';
 import { hashLeaf } from '@tenantry/kernels';
+import { _canonicalJson } from './canonical-json.js';
 import { AuditError } from './errors.js';
 import { checkTenantId } from './tenant-id.js';
 
@@ -84,8 +85,8 @@ function payloadError(field: string, message: string): AuditError {
 
 /** Running state of one payload copy. */
 interface CopyState {
-  /** Objects and arrays on the current path (for cycles). */
-  ancestors: Set<object>;
+  /** Objects and arrays on the current path (for cycles); at most MAX_PAYLOAD_DEPTH long, so a scan is cheap. */
+  ancestors: object[];
   /** Keys and indices from the payload down to the value being copied (field names are built only on error). */
   keys: (string | number)[];
   /** A lower bound of the serialised size so far (UTF-16 units ≤ UTF-8 bytes). */
@@ -130,8 +131,8 @@ function copyValue(v: unknown, depth: number, state: CopyState): JsonValue {
     return null;
   }
   if (depth > MAX_PAYLOAD_DEPTH) throw payloadError(fieldOf(state), `nests deeper than ${MAX_PAYLOAD_DEPTH} levels`);
-  if (state.ancestors.has(v)) throw payloadError(fieldOf(state), 'is a circular reference');
-  state.ancestors.add(v);
+  if (state.ancestors.includes(v)) throw payloadError(fieldOf(state), 'is a circular reference');
+  state.ancestors.push(v);
   const keys = state.keys;
   let out: JsonValue;
   if (Array.isArray(v)) {
@@ -152,7 +153,7 @@ function copyValue(v: unknown, depth: number, state: CopyState): JsonValue {
     }
     if (Object.getOwnPropertySymbols(v).length > 0) throw payloadError(fieldOf(state), 'has symbol keys (JSON has none)');
     // An ordinary object (V8 keeps null-prototype objects in slow dictionary mode, which every
-    // later property access, canonicalize's included, would pay for).
+    // later property access, the serialisation's included, would pay for).
     const obj: JsonObject = {};
     const source = v as Record<string, unknown>;
     state.bytes += 2;
@@ -168,7 +169,7 @@ function copyValue(v: unknown, depth: number, state: CopyState): JsonValue {
     }
     out = obj;
   }
-  state.ancestors.delete(v);
+  state.ancestors.pop();
   return out;
 }
 
@@ -181,7 +182,7 @@ export function _copyPayload(payload: unknown, maxBytes: number): JsonObject {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw payloadError('payload', `must be a plain object, got ${describe(payload)}`);
   }
-  return copyValue(payload, 1, { ancestors: new Set(), keys: [], bytes: 0, maxBytes }) as JsonObject;
+  return copyValue(payload, 1, { ancestors: [], keys: [], bytes: 0, maxBytes }) as JsonObject;
 }
 
 /** Throws INVALID_ARGUMENT (field `kind`) unless `kind` is 1..MAX_KIND_LENGTH of [A-Za-z0-9._:/-] starting alphanumeric. */
@@ -243,27 +244,27 @@ let lastStamp = '';
 
 /** RFC 8785 serialisation of an already checked entry. */
 export function _serialiseEntry(entry: AuditEntry): string {
-  // The key order of the literal does not matter: canonicalize sorts.
-  return canonicalize(entry) as string;
+  // The key order of the literal does not matter: the serialisation sorts.
+  return _canonicalJson(entry);
 }
 
-/** RFC 8785 serialisation of a payload that _copyPayload returned (so canonicalize cannot fail). */
+/** RFC 8785 serialisation of a payload that _copyPayload returned (so the precondition holds). */
 export function _canonicalPayload(payload: JsonObject): string {
-  return canonicalize(payload) as string;
+  return _canonicalJson(payload);
 }
 
-/** RFC 8785 serialisation of a string (a tenant id). */
+/** RFC 8785 serialisation of a well-formed string (a checked tenant id). */
 export function _canonicalString(s: string): string {
-  return canonicalize(s) as string;
+  return _canonicalJson(s);
 }
 
 /**
  * The RFC 8785 serialisation of an entry from the canonical serialisations of its parts — what
- * canonicalize(entry) gives (test/audit/entry.test.ts checks that on random entries), without
+ * _serialiseEntry(entry) gives (test/audit/entry.test.ts checks that on random entries), without
  * walking the payload a second time. RFC 8785 orders the seven keys as written here (UTF-16 code
  * unit order), an integer index is its decimal digits, and the other values need no escaping:
  * `kind` is checked against [A-Za-z0-9._:/-], `prev` is hex and `timestamp` ASCII digits and
- * punctuation. Preconditions: payloadJson = canonicalize(payload), tenantJson = canonicalize(tenant
+ * punctuation. Preconditions: payloadJson = _canonicalPayload(payload), tenantJson = _canonicalString(tenant
  * id), and the fields checked as append checks them.
  */
 export function _entryJson(index: number, kind: string, payloadJson: string, prev: string, tenantJson: string, timestamp: string): string {
@@ -358,8 +359,15 @@ export function _parseEntry(bytes: Uint8Array, tenantId: string, index: number, 
     return { ok: false, kind: 'malformed-entry', message: 'kind is not a valid kind' };
   }
   if (typeof e.payload !== 'object' || e.payload === null || Array.isArray(e.payload)) return { ok: false, kind: 'malformed-entry', message: 'payload is not an object' };
-  const canonical = canonicalize(e);
-  if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), bytes) !== 0) {
+  // What append accepts, so that the canonical form below is RFC 8785 (JSON.parse can give lone
+  // surrogates from \ud800 escapes and ±Infinity from 1e400, which no entry holds).
+  try {
+    _copyPayload(e.payload, Infinity);
+  } catch (err) {
+    return { ok: false, kind: 'malformed-entry', message: `payload: ${err instanceof AuditError ? err.message : String(err)}` };
+  }
+  const canonical = _canonicalJson(e);
+  if (Buffer.compare(Buffer.from(canonical, 'utf8'), bytes) !== 0) {
     return { ok: false, kind: 'malformed-entry', message: 'the bytes are not the RFC 8785 serialisation of the entry' };
   }
   return { ok: true, entry: e as unknown as AuditEntry };

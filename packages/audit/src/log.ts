@@ -4,7 +4,7 @@
 // canonical entries (entry.ts) of that tenant's hash chain, plus the lock file (lock.ts).
 //
 // Durability (group commit, no timers). append() checks its input, serialises the payload
-// (RFC 8785, canonicalize), stamps the time, checks the size, queues it and schedules a flush with
+// (RFC 8785, canonical-json.ts), stamps the time, checks the size, queues it and schedules a flush with
 // setImmediate unless one is running. A flush takes everything queued and seals it: entries get
 // their index and prev and are framed straight into one buffer per tenant. Sealing goes in rounds
 // — entry r of every tenant in the flush, their leaves hashed together by hashLeaves (4-lane SIMD)
@@ -84,7 +84,7 @@ interface Batch {
 
 interface TenantState {
   id: string;
-  /** canonicalize(id) and its UTF-8 length. */
+  /** RFC 8785 of the id (a JSON string) and its UTF-8 length. */
   idJson: string;
   idJsonBytes: number;
   path: string;

@@ -9,8 +9,8 @@
 // checkpoint is a C2SP tlog-checkpoint whose size is the number of tenant leaves and whose root is
 // the node root, signed as a note. The node tree is rebuilt for every checkpoint (tenant heads
 // move), so node checkpoints are not an append-only log: receipts prove inclusion only.
-import canonicalize from 'canonicalize';
 import { hashLeaf } from '@tenantry/kernels';
+import { _canonicalJson } from './canonical-json.js';
 import { openCheckpoint } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { compareTenantIdBytes } from './tenant-id.js';
@@ -48,12 +48,16 @@ export interface Receipt {
 
 const encoder = new TextEncoder();
 const HEX32 = /^[0-9a-f]{64}$/;
+const LONE_SURROGATE = /\p{Cs}/u;
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
-/** The node-tree leaf data of a tenant head: UTF-8 of JCS({ tenant_id, size, root }). */
+/**
+ * The node-tree leaf data of a tenant head: UTF-8 of JCS({ tenant_id, size, root }). Precondition:
+ * tenant_id is well-formed UTF-16 (every stored id is; verifyReceipt refuses others first).
+ */
 export function nodeLeafData(head: TenantHead): Uint8Array {
-  return encoder.encode(canonicalize({ tenant_id: head.tenant_id, size: head.size, root: head.root }) as string);
+  return encoder.encode(_canonicalJson({ tenant_id: head.tenant_id, size: head.size, root: head.root }));
 }
 
 /** The node tree over the non-empty heads, in ascending tenant-id order, and that order. */
@@ -88,7 +92,7 @@ export function verifyReceipt(receipt: unknown, verifierKeys: string | readonly 
   if (typeof receipt !== 'object' || receipt === null) return false;
   const r = receipt as Partial<Record<keyof Receipt, unknown>>;
   if (r.protocol_version !== PROTOCOL_VERSION) return false;
-  if (typeof r.tenant_id !== 'string' || r.tenant_id === '') return false;
+  if (typeof r.tenant_id !== 'string' || r.tenant_id === '' || LONE_SURROGATE.test(r.tenant_id)) return false;
   if (!isCount(r.index) || !isCount(r.tenant_size) || !isCount(r.node_index) || !isCount(r.node_size)) return false;
   if (typeof r.leaf_hash !== 'string' || !HEX32.test(r.leaf_hash)) return false;
   if (typeof r.tenant_root !== 'string' || !HEX32.test(r.tenant_root)) return false;

@@ -17,8 +17,8 @@
 // which only signed checkpoints can expose).
 import { promisify } from 'node:util';
 import fs from 'node:fs';
-import canonicalize from 'canonicalize';
 import { hashLeaves } from '@tenantry/kernels';
+import { _canonicalJson } from './canonical-json.js';
 import { GENESIS_PREV, _parseEntry, type EntryDefect } from './entry.js';
 import {
   FILE_HEADER_BYTES, FILE_MAGIC, FRAME_BAD_HEADER, FRAME_INCOMPLETE, RECORD_HEADER_BYTES, _bodyMatches, _headerAt,
@@ -173,7 +173,7 @@ export async function _replayTenantFile(fd: number, tenantId: string, fileBytes:
   if (got < FILE_HEADER_BYTES || !magicPrefix) return corrupt('file-header', 0, 'the file does not start with the tenantry audit magic');
   result.validBytes = FILE_HEADER_BYTES;
 
-  const mid = ascii(`","protocol_version":"1.0","tenant_id":${canonicalize(tenantId) as string},"timestamp":"`);
+  const mid = ascii(`","protocol_version":"1.0","tenant_id":${_canonicalJson(tenantId)},"timestamp":"`);
   let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(fileBytes - FILE_HEADER_BYTES, RECORD_HEADER_BYTES)));
   let bufPos = FILE_HEADER_BYTES; // file offset of buf[0]
   let bufLen = 0;

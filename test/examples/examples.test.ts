@@ -18,6 +18,21 @@ describe('examples', () => {
     expect(r.stdout).toContain('tampered leaf:    false');
   });
 
+  it('policy/decide.mjs: an allowed decision, a cross-tenant denial, the lockdown and the unlock', () => {
+    const r = run('policy/decide.mjs');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    const decision = (label: string): unknown => JSON.parse(/^(\{.*\})  revision/.exec(lines.find((l) => l.startsWith(label))!.slice(23))![1]!);
+    expect(decision('acme reads its own doc')).toEqual({ allow: true, reasons: [], violation: false });
+    expect(decision('acme reads globex')).toEqual({ allow: false, reasons: ['CROSS_TENANT'], violation: true });
+    expect(decision('acme, locked down')).toEqual({ allow: false, reasons: ['TENANT_LOCKED'], violation: false });
+    expect(decision('acme, unlocked')).toEqual({ allow: true, reasons: [], violation: false });
+    expect(decision('not even JSON')).toEqual({ allow: false, reasons: ['INVALID_INPUT'], violation: false });
+    expect(r.stdout).toContain('lockdown:  acme after 1 violation(s)');
+    expect(r.stdout).toContain('unlock:    acme by oncall@acme (INC-7 reviewed)');
+  });
+
   it('demo/main.mjs (npm start): prints the root, placements and burn-rate alerts', () => {
     const r = run('demo/main.mjs');
     expect(r.code).toBe(0);

@@ -1,0 +1,8 @@
+import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.shared.js';
+
+export default defineConfig({
+  ...packageConfig({ index: 'src/index.ts' }),
+  // shims give the CJS bundle import.meta.url, from which the engine finds bundle/ beside dist/.
+  shims: true,
+});

@@ -1,0 +1,28 @@
+# Governed actions: reasons APPROVAL_REQUIRED and CAPABILITY.
+#
+# switch_mode needs approvals from at least two distinct principals holding role "approver", the requester
+# (principal.id) never being one of them. Approvals are context.approvals entries {principal_id, role}: an
+# entry with another role does not count, the same principal_id listed twice counts once, and the requester's
+# own entries are ignored. Every switch is governed alike, into INCIDENT as much as out of it, and a switch to
+# the current mode too. Whether target_mode is a valid mode is input validation (validation.rego).
+#
+# migrate_domain needs the capability role "domain_migrator" in principal.roles (exact match).
+#
+# Approvals on other actions are ignored: they neither help nor hurt.
+package tenantry.governance
+
+approvers := {a.principal_id |
+	some a in input.context.approvals
+	a.role == "approver"
+	a.principal_id != input.principal.id
+}
+
+reasons contains "APPROVAL_REQUIRED" if {
+	input.action == "switch_mode"
+	count(approvers) < 2
+}
+
+reasons contains "CAPABILITY" if {
+	input.action == "migrate_domain"
+	not "domain_migrator" in input.principal.roles
+}

@@ -1,0 +1,24 @@
+# The principal's tenant record, data.tenants[principal.tenant_id], read fail-closed.
+#
+# All tenant-scoped rules (status, regions, egress) read the principal's tenant. When the resource belongs to
+# another tenant, isolation.rego has already denied with CROSS_TENANT.
+#
+# A record is `known` only when it is an object whose status is one of vocab.tenant_statuses; anything else
+# (absent, wrong type, unknown status) is TENANT_UNKNOWN. regions and egress_allow keep only the string entries
+# of an array; a missing or malformed list is empty, which denies (REGION, EGRESS) instead of erroring.
+package tenantry.tenant
+
+import data.tenantry.vocab
+
+record := data.tenants[input.principal.tenant_id] if {
+	is_object(data.tenants[input.principal.tenant_id])
+	data.tenants[input.principal.tenant_id].status in vocab.tenant_statuses
+}
+
+known if is_object(record)
+
+status := record.status
+
+regions := {r | is_array(record.regions); some r in record.regions; is_string(r)}
+
+egress_allow := {h | is_array(record.egress_allow); some h in record.egress_allow; is_string(h)}

@@ -34,8 +34,14 @@ OPA="$(bash "$REPO/scripts/install-opa.sh" | tail -n 1)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+# The revision names the sources: "policies-" and the first 12 hex digits of SHA-256 over the sorted policy
+# files (tests excluded), each as its path, a NUL, its contents and a NUL. Same sources, same revision, same bytes;
+# decisions report it (decision.revision), so a host can tell which policy decided.
+REVISION="policies-$(cd "$REPO" && find policies -name '*.rego' ! -name '*_test.rego' -type f | LC_ALL=C sort \
+  | while IFS= read -r f; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-12)"
+
 # Build into a temporary file and move it into place, so that OUT is never a half-written bundle.
-(cd "$REPO" && "$OPA" build --target wasm --entrypoint "$ENTRYPOINT" --ignore '*_test.rego' \
+(cd "$REPO" && "$OPA" build --target wasm --entrypoint "$ENTRYPOINT" --ignore '*_test.rego' --revision "$REVISION" \
   --output "$tmp/bundle.tar.gz" policies) || die "opa build failed"
 
 mkdir "$tmp/x"
@@ -73,5 +79,5 @@ EOF
 
 mv -f "$tmp/bundle.tar.gz" "$out"
 sum() { sha256sum "$1" | cut -d' ' -f1; }
-log "$(stat -c %s "$out") bytes, sha256 $(sum "$out") (policy.wasm $(stat -c %s "$tmp/x/policy.wasm") bytes, sha256 $(sum "$tmp/x/policy.wasm"))"
+log "revision $REVISION, $(stat -c %s "$out") bytes, sha256 $(sum "$out") (policy.wasm $(stat -c %s "$tmp/x/policy.wasm") bytes, sha256 $(sum "$tmp/x/policy.wasm"))"
 printf '%s\n' "$out"

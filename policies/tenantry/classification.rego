@@ -8,5 +8,5 @@ package tenantry.classification
 import data.tenantry.vocab
 
 reasons contains "CLASSIFICATION" if {
-	vocab.sensitivity_rank[input.principal.clearance] < vocab.sensitivity_rank[input.resource.classification]
+	vocab.rank(input.principal.clearance) < vocab.rank(input.resource.classification)
 }

@@ -21,20 +21,29 @@ package tenantry.modes
 
 import data.tenantry.vocab
 
-_mutating if input.action in vocab.mutating_actions
+_mutating if vocab.is_mutating(input.action)
 
 _in_prod if input.resource.domain == "PROD"
 
-_incident_allowed := {"read", "approve", "switch_mode"}
+# Functions rather than constant sets: OPA's wasm target rebuilds a constant set on every evaluation.
+_incident_allowed(a) if a == "read"
+
+_incident_allowed(a) if a == "approve"
+
+_incident_allowed(a) if a == "switch_mode"
+
+_canary_or_red_team if input.context.mode == "CONSERVATIVE"
+
+_canary_or_red_team if input.context.mode == "RED_TEAM"
 
 reasons contains "MODE" if {
-	input.context.mode in {"CONSERVATIVE", "RED_TEAM"}
+	_canary_or_red_team
 	_mutating
 	_in_prod
 }
 
 reasons contains "MODE" if {
-	input.context.mode in {"CONSERVATIVE", "RED_TEAM"}
+	_canary_or_red_team
 	input.action == "migrate_domain"
 }
 
@@ -51,5 +60,5 @@ reasons contains "MODE" if {
 
 reasons contains "MODE" if {
 	input.context.mode == "INCIDENT"
-	not input.action in _incident_allowed
+	not _incident_allowed(input.action)
 }

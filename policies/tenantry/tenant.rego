@@ -12,7 +12,7 @@ import data.tenantry.vocab
 
 record := data.tenants[input.principal.tenant_id] if {
 	is_object(data.tenants[input.principal.tenant_id])
-	data.tenants[input.principal.tenant_id].status in vocab.tenant_statuses
+	vocab.is_tenant_status(data.tenants[input.principal.tenant_id].status)
 }
 
 known if is_object(record)

@@ -7,12 +7,13 @@ package tenantry.tenant_status
 
 import data.tenantry.tenant
 
-_status_reason := {
-	"suspended": "TENANT_SUSPENDED",
-	"locked": "TENANT_LOCKED",
-	"deleted": "TENANT_DELETED",
-}
+# One body per status (a constant object would be rebuilt on every wasm evaluation).
+_status_reason("suspended") := "TENANT_SUSPENDED"
+
+_status_reason("locked") := "TENANT_LOCKED"
+
+_status_reason("deleted") := "TENANT_DELETED"
 
 reasons contains "TENANT_UNKNOWN" if not tenant.known
 
-reasons contains _status_reason[tenant.status]
+reasons contains _status_reason(tenant.status)

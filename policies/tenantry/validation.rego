@@ -54,7 +54,7 @@ reasons contains "INVALID_INPUT" if {
 _well_formed if {
 	is_object(input)
 	input.protocol_version == "1.0"
-	input.action in vocab.actions
+	vocab.is_action(input.action)
 
 	p := input.principal
 	is_string(p.tenant_id)
@@ -62,31 +62,29 @@ _well_formed if {
 	is_string(p.id)
 	p.id != ""
 	_string_array(p.roles)
-	vocab.sensitivity_rank[p.clearance]
+	vocab.rank(p.clearance)
 	_string_array(p.tool_scopes)
 
 	r := input.resource
 	is_string(r.tenant_id)
 	r.tenant_id != ""
-	r.layer in vocab.layers
+	vocab.is_layer(r.layer)
 	is_string(r.id)
 	r.id != ""
-	r.classification in _ranked
+	vocab.rank(r.classification)
 	is_string(r.region)
 	r.region != ""
-	r.domain in vocab.domains
+	vocab.is_domain(r.domain)
 	_nonempty_string(object.get(r, "tool", "-"))
 	_nonempty_string(object.get(r, "host", "-"))
 
 	c := input.context
-	c.mode in vocab.modes
+	vocab.is_mode(c.mode)
 	is_boolean(object.get(c, "canary_suspended", false))
 	_approval_array(object.get(c, "approvals", []))
-	object.get(c, "target_mode", "NORMAL") in vocab.modes
+	vocab.is_mode(object.get(c, "target_mode", "NORMAL"))
 	_target_mode_present
 }
-
-_ranked := {k | some k, _ in vocab.sensitivity_rank}
 
 # target_mode is required for switch_mode.
 _target_mode_present if input.action != "switch_mode"

@@ -23,3 +23,22 @@ test_sensitivity_scale_is_strictly_ordered if {
 		vocab.sensitivity_rank[s] == i
 	}
 }
+
+# The function forms accept exactly the members of their sets (and the rank function is sensitivity_rank).
+_probes := {
+	"read", "write", "delete", "invoke", "execute", "deploy", "approve", "switch_mode", "migrate_domain", "egress",
+	"use_credentials", "agent_runtime", "control_plane", "memory_graph", "risk_engine", "approval", "model_access",
+	"network", "public", "internal", "confidential", "restricted", "LAB", "SHADOW", "PROD", "NORMAL",
+	"CONSERVATIVE", "AUDIT", "INCIDENT", "RED_TEAM", "active", "suspended", "locked", "deleted", "", "Read",
+	"lab", "normal", " read", "PUBLIC", "fly", 1, null, true,
+}
+
+test_function_forms_match_the_sets if {
+	{x | some x in _probes; vocab.is_action(x)} == vocab.actions
+	{x | some x in _probes; vocab.is_mutating(x)} == vocab.mutating_actions
+	{x | some x in _probes; vocab.is_layer(x)} == vocab.layers
+	{x | some x in _probes; vocab.is_domain(x)} == vocab.domains
+	{x | some x in _probes; vocab.is_mode(x)} == vocab.modes
+	{x | some x in _probes; vocab.is_tenant_status(x)} == vocab.tenant_statuses
+	{x: vocab.rank(x) | some x in _probes; vocab.rank(x)} == vocab.sensitivity_rank
+}

@@ -26,6 +26,8 @@ describe('the committed policy bundle', () => {
       // And it is a bundle the engine reads: the one entrypoint, a wasm module.
       const bundle = await readBundle(new Uint8Array(committed));
       expect(bundle.entrypoints).toEqual(['tenantry/main/decision']);
+      // The revision names the sources (scripts/policy-build.sh).
+      expect(bundle.revision).toMatch(/^policies-[0-9a-f]{12}$/);
       expect(Buffer.from(bundle.wasm.subarray(0, 4)).toString('latin1')).toBe('\0asm');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

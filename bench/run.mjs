@@ -1,17 +1,19 @@
 // Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
-// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log)
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy)
 import os from 'node:os';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runGroup, table } from './harness.mjs';
 import { logTargets } from './audit-log.bench.mjs';
+import { policyTargets } from './policy.bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SUITES = {
   kernels: { file: './kernels.bench.mjs', title: '@tenantry/kernels', targets: kernelTargets },
   audit: { file: './audit.bench.mjs', title: '@tenantry/audit', targets: auditTargets },
   'audit-log': { file: './audit-log.bench.mjs', title: '@tenantry/audit durable log', targets: (results) => logTargets(results) },
+  policy: { file: './policy.bench.mjs', title: '@tenantry/policy', targets: (results) => policyTargets(results) },
 };
 
 function ratio(rows, a, b) {

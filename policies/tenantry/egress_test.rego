@@ -28,6 +28,11 @@ _host_cases := {
 	"leading-dot": [".acme.example", ["EGRESS"]],
 	"empty-label": ["x..acme.example", ["EGRESS"]],
 	"hyphen-edge-label": ["-x.acme.example", ["EGRESS"]],
+	# Labels the wildcard would match but that are not RFC 1123 labels.
+	"hyphen-end-label": ["x-.acme.example", ["EGRESS"]],
+	"underscore-label": ["under_score.acme.example", ["EGRESS"]],
+	"non-ascii-label": ["été.acme.example", ["EGRESS"]],
+	"inner-hyphen-label": ["a-b.acme.example", []],
 	"label-too-long": [concat("", [concat("", [c | some _ in numbers.range(1, 64); c := "a"]), ".acme.example"]), ["EGRESS"]],
 	"literal-star-host": ["*.acme.example", ["EGRESS"]],
 	"whitespace": [" api.openai.com", ["EGRESS"]],

@@ -10,9 +10,10 @@ package tenantry.tenant
 
 import data.tenantry.vocab
 
-record := data.tenants[input.principal.tenant_id] if {
-	is_object(data.tenants[input.principal.tenant_id])
-	vocab.is_tenant_status(data.tenants[input.principal.tenant_id].status)
+record := r if {
+	r := data.tenants[input.principal.tenant_id]
+	is_object(r)
+	vocab.is_tenant_status(r.status)
 }
 
 known if is_object(record)

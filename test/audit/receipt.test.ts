@@ -81,7 +81,9 @@ describe('receipts from a ledger', () => {
       ['node_proof truncated', (r) => ({ ...r, node_proof: r.node_proof.slice(1) })],
       ['node_proof bit', (r) => ({ ...r, node_proof: [flipHex(r.node_proof[0]!), ...r.node_proof.slice(1)] })],
       ['checkpoint text', (r) => ({ ...r, checkpoint: r.checkpoint.replace(/\n(\d+)\n/, (_m, n: string) => `\n${Number(n) + 1}\n`) })],
-      ['checkpoint signature', (r) => ({ ...r, checkpoint: r.checkpoint.slice(0, -3) + (r.checkpoint.at(-3) === 'A' ? 'B' : 'A') + r.checkpoint.slice(-2) })],
+      // A character well inside the base64 signature: all six of its bits are signature bits (the last
+      // character before "=" also carries padding bits, which a decoder may ignore, as Go's does).
+      ['checkpoint signature', (r) => ({ ...r, checkpoint: r.checkpoint.slice(0, -10) + (r.checkpoint.at(-10) === 'A' ? 'B' : 'A') + r.checkpoint.slice(-9) })],
       ['protocol_version', (r) => ({ ...r, protocol_version: '2.0' })],
       ['index as string', (r) => ({ ...r, index: String(r.index) })],
       ['missing checkpoint', (r) => ({ ...r, checkpoint: undefined })],

@@ -9,9 +9,14 @@
 # layer (e.g. approve on the approval layer, read on memory_graph) only refers to it.
 package tenantry.tool_scope
 
-_exercising_actions := {"invoke", "execute", "use_credentials"}
+# One body per action rather than a constant set: OPA's wasm target rebuilds a constant set on every evaluation.
+_exercising(a) if a == "invoke"
 
-_scoped if input.action in _exercising_actions
+_exercising(a) if a == "execute"
+
+_exercising(a) if a == "use_credentials"
+
+_scoped if _exercising(input.action)
 
 _scoped if input.resource.layer == "agent_runtime"
 

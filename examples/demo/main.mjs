@@ -1,9 +1,11 @@
-// tenantry kernels demonstration on the embedded default (no server, no external service):
-// a sample audit log's RFC 6962 root and proof sizes, shard and rendezvous assignments for
-// sample tenants, and burn rates for a sample spend series.
+// tenantry demonstration on the embedded default (no server, no external service): a sample
+// audit log's RFC 6962 root and proof sizes, shard and rendezvous assignments for sample tenants,
+// burn rates for a sample spend series, and policy decisions from the bundled Rego policy (compiled
+// to wasm) including a cross-tenant attempt and the lockdown that follows.
 import {
   hashLeaves, merkleRoot, shardOfMany, rankNodes, kernelInfo, burnRate,
 } from '@tenantry/kernels';
+import { createPolicyEngine } from '@tenantry/policy';
 
 const hex = (b) => Buffer.from(b).toString('hex');
 const encoder = new TextEncoder();
@@ -86,3 +88,38 @@ names.forEach((n, i) => {
   const fired = windows.filter((w, j) => rates[j][i] >= w.threshold - 1e-9).map((w) => `${w.action} (${w.name})`);
   console.log(`  ${n.padEnd(10)}${rates.map((r) => r[i].toFixed(2).padStart(9)).join('')}   ${fired.join(', ') || '-'}`);
 });
+
+// Policy: the bundled policy, three tenants, a few requests.
+const engine = await createPolicyEngine({
+  data: {
+    tenants: {
+      acme: { status: 'active', regions: ['eu-west-1'], egress_allow: ['api.openai.com', '*.acme.example'] },
+      globex: { status: 'active', regions: ['us-east-1'], egress_allow: [] },
+      initech: { status: 'suspended', regions: ['eu-west-1'], egress_allow: [] },
+    },
+  },
+});
+const request = (over) => {
+  const r = {
+    protocol_version: '1.0',
+    principal: { tenant_id: 'acme', id: 'alice', roles: ['developer'], clearance: 'confidential', tool_scopes: ['search'] },
+    action: 'read',
+    resource: { tenant_id: 'acme', layer: 'memory_graph', id: 'doc-1', classification: 'internal', region: 'eu-west-1', domain: 'LAB' },
+    context: { mode: 'NORMAL' },
+  };
+  return { ...r, ...over, principal: { ...r.principal, ...over.principal }, resource: { ...r.resource, ...over.resource }, context: { ...r.context, ...over.context } };
+};
+const requests = [
+  ['acme reads its memory graph', {}],
+  ['acme egress to api.openai.com', { action: 'egress', resource: { layer: 'network', host: 'api.openai.com' } }],
+  ['acme egress to evil.example', { action: 'egress', resource: { layer: 'network', host: 'evil.example' } }],
+  ['acme deploys to PROD in AUDIT mode', { action: 'deploy', resource: { domain: 'PROD', layer: 'control_plane' }, context: { mode: 'AUDIT' } }],
+  ['initech (suspended) reads', { principal: { tenant_id: 'initech' }, resource: { tenant_id: 'initech' } }],
+  ['acme reads globex memory', { resource: { tenant_id: 'globex' } }],
+  ['acme reads its memory again', {}],
+];
+console.log(`\nPolicy decisions (bundled policy, revision ${engine.revision}; lockdown after 1 cross-tenant attempt)`);
+for (const [label, over] of requests) {
+  const d = engine.decide(request(over));
+  console.log(`  ${label.padEnd(36)} ${d.allow ? 'allow' : 'deny '} ${d.reasons.join(', ')}${d.violation ? '  (violation)' : ''}`);
+}

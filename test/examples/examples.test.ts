@@ -33,11 +33,15 @@ describe('examples', () => {
     expect(r.stdout).toContain('unlock:    acme by oncall@acme (INC-7 reviewed)');
   });
 
-  it('demo/main.mjs (npm start): prints the root, placements and burn-rate alerts', () => {
+  it('demo/main.mjs (npm start): prints the root, placements, burn-rate alerts and policy decisions', () => {
     const r = run('demo/main.mjs');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/root +[0-9a-f]{64}/);
     expect(r.stdout).toContain('consistency proof  size 8192 → 10000: 1 hash (32 bytes)');
     expect(r.stdout).toMatch(/acme +14\.40 +4\.80 +1\.00 +page \(1 h\), ticket \(3 d\)/);
+    expect(r.stdout).toMatch(/revision policies-[0-9a-f]{12}/);
+    expect(r.stdout).toMatch(/acme egress to evil\.example +deny +EGRESS\n/);
+    expect(r.stdout).toMatch(/acme reads globex memory +deny +CROSS_TENANT +\(violation\)\n/);
+    expect(r.stdout).toMatch(/acme reads its memory again +deny +TENANT_LOCKED\n/);
   });
 });

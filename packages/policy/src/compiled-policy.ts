@@ -81,6 +81,11 @@ export class CompiledPolicy {
    *   raises (a trap) or a result that is not JSON.
    */
   evaluate(inputJson: string): unknown {
+    return JSON.parse(this.evaluateText(inputJson));
+  }
+
+  /** As evaluate(), returning the result set's JSON text unparsed. */
+  evaluateText(inputJson: string): string {
     const p = this.#policy;
     let view = this.#view;
     if (view.byteLength === 0) view = this.#view = new Uint8Array(p.mem.buffer); // grown since: the old buffer is detached
@@ -94,7 +99,7 @@ export class CompiledPolicy {
     if (view.byteLength === 0) view = this.#view = new Uint8Array(p.mem.buffer);
     const end = view.indexOf(0, ret);
     if (end < 0) throw new Error('the policy result is not NUL-terminated');
-    return JSON.parse(decoder.decode(view.subarray(ret, end)));
+    return decoder.decode(view.subarray(ret, end));
   }
 
   /** Grows memory so that an input of maxInputBytes always fits after the data, before any call. */

@@ -232,14 +232,6 @@ export function logTargets(results) {
 
 // Direct run: `node bench/audit-log.bench.mjs` prints the tables and targets.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { runGroup, table } = await import('./harness.mjs');
-  const { groups: list, close } = await groups();
-  const results = [];
-  try {
-    for (const group of list) results.push({ group, rows: await runGroup(group) });
-  } finally {
-    await close();
-  }
-  for (const { group, rows } of results) console.log(`\n### ${group.title}\n\n${table(group, rows)}\n${group.note ? `\n${group.note}\n` : ''}`);
-  console.log(`\n### Targets\n\n${logTargets(results)}`);
+  const { runDirect } = await import('./harness.mjs');
+  await runDirect(groups, logTargets);
 }

@@ -57,3 +57,21 @@ export function table(group, rows) {
 export function sameBytes(what, a, b) {
   if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0) throw new Error(`benchmark variants disagree: ${what}`);
 }
+
+/**
+ * Runs a suite module's groups directly (`node bench/<suite>.bench.mjs`) and prints its tables, notes and
+ * targets; bench/run.mjs is the usual way, which also writes RESULTS.md.
+ * @param {() => Promise<{ groups: Group[], close?: () => Promise<void> | void }>} groups
+ * @param {(results: { group: Group, rows: Row[] }[]) => string} [targets]
+ */
+export async function runDirect(groups, targets) {
+  const { groups: list, close } = await groups();
+  const results = [];
+  try {
+    for (const group of list) results.push({ group, rows: await runGroup(group) });
+  } finally {
+    await close?.();
+  }
+  for (const { group, rows } of results) console.log(`\n### ${group.title}\n\n${table(group, rows)}\n${group.note ? `\n${group.note}\n` : ''}`);
+  if (targets) console.log(`\n### Targets\n\n${targets(results)}`);
+}

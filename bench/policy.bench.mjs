@@ -240,14 +240,6 @@ export function policyTargets(results) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { runGroup, table } = await import('./harness.mjs');
-  const { groups: list, close } = await groups();
-  const results = [];
-  try {
-    for (const group of list) results.push({ group, rows: await runGroup(group) });
-  } finally {
-    await close();
-  }
-  for (const { group, rows } of results) console.log(`\n### ${group.title}\n\n${table(group, rows)}\n\n${group.note}`);
-  console.log(`\n### Targets\n\n${policyTargets(results)}`);
+  const { runDirect } = await import('./harness.mjs');
+  await runDirect(groups, policyTargets);
 }

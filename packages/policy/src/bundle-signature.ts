@@ -214,13 +214,7 @@ export async function _verifyBundleSignature(
     throw signatureInvalid(`the JWS is invalid (${(cause as Error).message})`, cause);
   }
 
-  let payload: unknown;
-  try {
-    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes));
-  } catch (cause) {
-    throw signatureInvalid('the JWT payload is not JSON', cause);
-  }
-  if (!isPlainObject(payload)) throw signatureInvalid('the JWT payload is not a JSON object');
+  const payload = parseJsonObject(payloadBytes, 'the JWT payload');
   if (verification.scope !== undefined && payload['scope'] !== verification.scope) {
     throw signatureInvalid(`scope ${JSON.stringify(payload['scope'] ?? null)} does not match verification.scope ${JSON.stringify(verification.scope)}`);
   }
@@ -228,15 +222,21 @@ export async function _verifyBundleSignature(
   return { keyId };
 }
 
+/** UTF-8 JSON that must be an object; BUNDLE_SIGNATURE_INVALID naming `what` otherwise. */
+function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw signatureInvalid(`${what} is not JSON`, cause);
+  }
+  if (!isPlainObject(value)) throw signatureInvalid(`${what} is not a JSON object`);
+  return value;
+}
+
 /** `.signatures.json`: exactly one JWT (verify.go: "expected exactly one"), default plugin only. */
 function readSignaturesFile(bytes: Uint8Array): string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (cause) {
-    throw signatureInvalid('not JSON', cause);
-  }
-  if (!isPlainObject(doc)) throw signatureInvalid('not a JSON object');
+  const doc = parseJsonObject(bytes, 'the file');
   const { signatures, plugin } = doc as { signatures?: unknown; plugin?: unknown };
   if (plugin !== undefined && plugin !== '' && plugin !== DEFAULT_PLUGIN) {
     throw signatureInvalid(`names signature plugin ${JSON.stringify(plugin)}; only OPA's default (JWT) signatures are supported`);

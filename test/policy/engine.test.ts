@@ -251,6 +251,22 @@ describe('lockdown', () => {
     expect(e.decide(g).reasons).toContain('TENANT_LOCKED');
   });
 
+  it('locks the tenant the policy judged, not what a getter answers when read again', async () => {
+    const e = await engine();
+    const attack = base() as Input & Record<string, unknown>;
+    attack.resource.tenant_id = 'globex';
+    // A principal whose tenant id is "acme" when serialised and "globex" on every later read.
+    let reads = 0;
+    const principal = { ...attack.principal } as Record<string, unknown>;
+    Object.defineProperty(principal, 'tenant_id', { enumerable: true, get: () => (reads++ === 0 ? 'acme' : 'globex') });
+    attack.principal = principal as Input['principal'];
+    const events: ViolationEvent[] = [];
+    e.on('violation', (v) => events.push(v));
+    expect(e.decide(attack)).toEqual({ allow: false, reasons: ['CROSS_TENANT'], violation: true });
+    expect(events.map((v) => [v.tenantId, v.targetTenantId])).toEqual([['acme', 'globex']]);
+    expect(e.locks().map((l) => l.tenantId)).toEqual(['acme']);
+  });
+
   it('keeps deciding when a listener throws, and reports the listener error', async () => {
     const e = await engine();
     const errors: unknown[] = [];

@@ -143,6 +143,15 @@ function tenantsOf(input: unknown): { principal: string | undefined; resource: s
   }
 }
 
+/** JSON.parse that gives undefined instead of throwing (the text is JSON.stringify's, so it parses). */
+function parseOrUndefined(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+}
+
 /** One field of the input for an event, read without throwing. */
 function fieldOf(input: unknown, a: string, b?: string): unknown {
   try {
@@ -227,13 +236,13 @@ export class PolicyEngine extends EventEmitter<PolicyEngineEvents> {
       json = undefined;
     }
     if (json === undefined || this.#closed) {
-      return this.#finish(input, { allow: false, reasons: [this.#closed ? 'EVALUATION_ERROR' : 'INVALID_INPUT'], violation: false }, loaded.revision);
+      return this.#finish(input, undefined, { allow: false, reasons: [this.#closed ? 'EVALUATION_ERROR' : 'INVALID_INPUT'], violation: false }, loaded.revision);
     }
     if (this.#cacheEntries > 0) {
       const hit = this.#cache.get(json);
       if (hit !== undefined) {
         this.#stats.cacheHits++;
-        return this.#finish(input, hit, loaded.revision, true);
+        return this.#finish(input, json, hit, loaded.revision, true);
       }
     }
     let decided: { allow: boolean; reasons: string[]; violation: boolean } | undefined;
@@ -255,17 +264,25 @@ export class PolicyEngine extends EventEmitter<PolicyEngineEvents> {
       if (this.#cache.size >= this.#cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(json, decided);
     }
-    return this.#finish(input, decided, loaded.revision);
+    return this.#finish(input, json, decided, loaded.revision);
   }
 
-  /** Cross-tenant on fail-closed paths, lockdown, counters and events; returns a fresh decision. */
-  #finish(input: unknown, d: { allow: boolean; reasons: string[]; violation: boolean }, revision: string, cached = false): PolicyDecision {
+  /**
+   * Cross-tenant on fail-closed paths, lockdown, counters and events; returns a fresh decision.
+   * `json` is the text the policy evaluated (undefined when the input could not be serialised): the
+   * tenant ids for lockdown are read from it, so that they are the ids the policy judged, whatever a
+   * getter on the caller's object would answer when read again.
+   */
+  #finish(input: unknown, json: string | undefined, d: { allow: boolean; reasons: string[]; violation: boolean }, revision: string, cached = false): PolicyDecision {
     let reasons = d.reasons;
     let violation = d.violation;
     const failed = reasons.length === 1 && (reasons[0] === 'INVALID_INPUT' || reasons[0] === 'EVALUATION_ERROR');
     let tenants: { principal: string | undefined; resource: string | undefined } | undefined;
+    // The input as the policy saw it, read only when needed (violations, locks, fail-closed paths).
+    let seen: unknown;
+    const view = (): unknown => (seen ??= json === undefined ? input : parseOrUndefined(json));
     if (failed) {
-      tenants = tenantsOf(input);
+      tenants = tenantsOf(view());
       if (tenants.principal !== undefined && tenants.resource !== undefined && tenants.principal !== tenants.resource) {
         reasons = _withReason(reasons, 'CROSS_TENANT');
         violation = true;
@@ -276,11 +293,11 @@ export class PolicyEngine extends EventEmitter<PolicyEngineEvents> {
       else if (reasons.includes('EVALUATION_ERROR')) this.#stats.evaluationErrors++;
     }
     if (violation || this.#lockdown.anyLocked()) {
-      tenants ??= tenantsOf(input);
+      tenants ??= tenantsOf(view());
       const principal = tenants.principal;
       if (principal !== undefined) {
         if (this.#lockdown.isLocked(principal)) reasons = _withReason(reasons, 'TENANT_LOCKED');
-        if (violation) this.#violation(input, principal, tenants.resource, reasons, revision);
+        if (violation) this.#violation(view(), principal, tenants.resource, reasons, revision);
       }
     }
     const allow = reasons.length === 0;

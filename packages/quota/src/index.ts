@@ -1,0 +1,7 @@
+export { QuotaError, isQuotaError } from './errors.js';
+export type { QuotaErrorCode, QuotaErrorDetails } from './errors.js';
+export { usdToMicros, chargeToMicros, formatMicros, MICROS_PER_USD, MAX_USD } from './money.js';
+export { checkTimeZone, dayOf, monthOf } from './calendar.js';
+export type { CalendarPeriod } from './calendar.js';
+export { checkEnvelope, checkTenantId, MAX_TENANT_ID_LENGTH, MAX_PARALLEL_EXPERIMENTS } from './envelope.js';
+export type { BudgetEnvelope, CheckedEnvelope } from './envelope.js';

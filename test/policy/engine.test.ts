@@ -7,6 +7,7 @@ import {
   createPolicyEngine, isPolicyError, PolicyDecision, REASON_CODES, type LockEvent, type PolicyData, type PolicyEngine, type PolicyErrorCode,
   type UnlockEvent, type ViolationEvent,
 } from '@tenantry/policy';
+import { expectCodedError } from '../helpers/errors.js';
 import { rng } from '../helpers/random.js';
 
 const LAYERS = ['agent_runtime', 'control_plane', 'memory_graph', 'risk_engine', 'approval', 'model_access', 'network'] as const;
@@ -61,19 +62,7 @@ async function engine(options: Parameters<typeof createPolicyEngine>[0] = {}): P
 }
 
 function expectPolicyError(fn: () => unknown, code: PolicyErrorCode, field?: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(isPolicyError(caught), `expected PolicyError ${code}, got ${String(caught)}`).toBe(true);
-  const e = caught as { code: string; field?: string; message: string };
-  expect(e.code, e.message).toBe(code);
-  if (field !== undefined) {
-    expect(e.field).toBe(field);
-    expect(e.message).toContain(field);
-  }
+  expectCodedError(fn, isPolicyError, code, field);
 }
 
 describe('decisions on the bundled policy', () => {

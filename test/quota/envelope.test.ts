@@ -5,19 +5,10 @@ import {
   chargeToMicros, checkEnvelope, checkTimeZone, dayOf, formatMicros, isQuotaError, MAX_USD, monthOf, usdToMicros,
   type QuotaErrorCode,
 } from '@tenantry/quota';
+import { expectCodedError } from '../helpers/errors.js';
 
 function expectQuotaError(fn: () => unknown, code: QuotaErrorCode, field: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(isQuotaError(caught), `expected QuotaError ${code}, got ${String(caught)}`).toBe(true);
-  const e = caught as { code: string; field?: string; message: string };
-  expect(e.code, e.message).toBe(code);
-  expect(e.field).toBe(field);
-  expect(e.message).toContain(field);
+  expectCodedError(fn, isQuotaError, code, field);
 }
 
 describe('money in micros', () => {

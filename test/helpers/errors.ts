@@ -1,0 +1,20 @@
+// One assertion for the typed errors of every tenantry package: `fn` must throw an error that the
+// package's guard recognises, with the expected stable code and, when given, the field it names (also
+// named in the message).
+import { expect } from 'vitest';
+
+export function expectCodedError(fn: () => unknown, guard: (e: unknown) => boolean, code: string, field?: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(guard(caught), `expected a typed error with code ${code}, got ${String(caught)}`).toBe(true);
+  const e = caught as { code: string; field?: string; message: string };
+  expect(e.code, e.message).toBe(code);
+  if (field !== undefined) {
+    expect(e.field).toBe(field);
+    expect(e.message).toContain(field);
+  }
+}

@@ -7,6 +7,8 @@ package tenantry.classification
 
 import data.tenantry.vocab
 
-reasons contains "CLASSIFICATION" if {
-	vocab.rank(input.principal.clearance) < vocab.rank(input.resource.classification)
+# reason(req): the code this module raises for the request req (the input, valid), undefined when it raises
+# none; main.rego collects it.
+reason(req) := "CLASSIFICATION" if {
+	vocab.rank(req.principal.clearance) < vocab.rank(req.resource.classification)
 }

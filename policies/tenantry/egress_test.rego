@@ -49,6 +49,27 @@ test_label_limits if {
 	fixtures.reasons(_egress(concat(".", [label63, "acme.example"]))) == []
 }
 
+# Every label is judged, not only the first and the last: under exact allow entries (so that only the shape of
+# the host can deny), an inner label that starts or ends with "-", or is empty, denies; a dotted IP literal and
+# inner hyphens pass.
+test_inner_labels_judged_under_exact_entries if {
+	hosts := {
+		"a.-b.example": ["EGRESS"],
+		"a.b-.example": ["EGRESS"],
+		"a..b.example": ["EGRESS"],
+		"a.b_c.example": ["EGRESS"],
+		"10.0.0.1": [],
+		"a.b-c.d-e.example": [],
+	}
+	ts := object.union(fixtures.tenants, {"acme": {"egress_allow": [host | some host, _ in hosts]}})
+	wrong := {host: got |
+		some host, want in hosts
+		got := fixtures.decide_with(_egress(host), ts).reasons
+		got != want
+	}
+	wrong == {}
+}
+
 test_host_length_limit_is_253 if {
 	# Under an exact allow entry each, so that only the length can deny.
 	l63 := concat("", [c | some _ in numbers.range(1, 63); c := "a"])

@@ -11,18 +11,18 @@
 # Approvals on other actions are ignored: they neither help nor hurt.
 package tenantry.governance
 
-approvers := {a.principal_id |
-	some a in input.context.approvals
+approvers := _approvers(input)
+
+_approvers(req) := {a.principal_id |
+	some a in req.context.approvals
 	a.role == "approver"
-	a.principal_id != input.principal.id
+	a.principal_id != req.principal.id
 }
 
-reasons contains "APPROVAL_REQUIRED" if {
-	input.action == "switch_mode"
-	count(approvers) < 2
-}
+# reason(req): the code this module raises for the request req (the input, valid), undefined when it raises
+# none; main.rego collects it.
+reason(req) := _reason(req.action, req)
 
-reasons contains "CAPABILITY" if {
-	input.action == "migrate_domain"
-	not "domain_migrator" in input.principal.roles
-}
+_reason("switch_mode", req) := "APPROVAL_REQUIRED" if count(_approvers(req)) < 2
+
+_reason("migrate_domain", req) := "CAPABILITY" if not "domain_migrator" in req.principal.roles

@@ -25,6 +25,15 @@
 #
 # The precise rule for each code is written at the top of its module. The policy calls only builtins that
 # OPA compiles into the wasm module itself (no host-provided builtins), so any opa-wasm host can run it.
+#
+# Shape, for cost (OPA's wasm target, where the decision runs). Every rule is memoized for the evaluation, at
+# ~1–2 k wasm instructions a rule and more as their number grows, which outweighs what most of these rules
+# compute; every constant set or object is built anew on every evaluation. So each concern is a function of the
+# request, module.reason(input) (egress and region also take the tenant's record), that yields its code or is
+# undefined; this module collects them into one set. Besides decision and reasons, the rules evaluated for a
+# request are validation.valid, _request_reasons, tenant.record (read by three concerns, so memoized on
+# purpose) and tenant_status.reason; the error rules of validation.rego run only on invalid input. Enums are
+# compared through the function forms in vocab.rego.
 package tenantry.main
 
 import data.tenantry.classification
@@ -33,6 +42,7 @@ import data.tenantry.governance
 import data.tenantry.isolation
 import data.tenantry.modes
 import data.tenantry.region
+import data.tenantry.tenant
 import data.tenantry.tenant_status
 import data.tenantry.tool_scope
 import data.tenantry.validation
@@ -49,25 +59,33 @@ decision := {
 	codes := sort(reasons)
 }
 
-reasons contains code if some code in validation.reasons
+# validation.reasons is empty for valid input: evaluated only when it is not.
+reasons contains code if {
+	not validation.valid
+	some code in validation.reasons
+}
 
-reasons contains code if some code in isolation.reasons
+reasons contains isolation.reason(input)
 
 reasons contains code if {
 	validation.valid
 	some code in _request_reasons
 }
 
-_request_reasons contains code if some code in tenant_status.reasons
+# Each body adds the concern's code when it raises one; an undefined reason (or an undefined record, for an
+# unknown tenant, which tenant_status reports) adds nothing.
+_request_reasons contains tenant_status.reason
 
-_request_reasons contains code if some code in classification.reasons
+_request_reasons contains classification.reason(input)
 
-_request_reasons contains code if some code in region.reasons
+_request_reasons contains region.reason(input, tenant.record)
 
-_request_reasons contains code if some code in tool_scope.reasons
+_request_reasons contains tool_scope.reason(input)
 
-_request_reasons contains code if some code in egress.reasons
+_request_reasons contains egress.reason(input, tenant.record)
 
-_request_reasons contains code if some code in modes.reasons
+_request_reasons contains modes.reason(input)
 
-_request_reasons contains code if some code in governance.reasons
+_request_reasons contains modes.canary_reason(input)
+
+_request_reasons contains governance.reason(input)

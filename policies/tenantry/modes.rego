@@ -21,44 +21,43 @@ package tenantry.modes
 
 import data.tenantry.vocab
 
-_mutating if vocab.is_mutating(input.action)
-
-_in_prod if input.resource.domain == "PROD"
-
-# Functions rather than constant sets: OPA's wasm target rebuilds a constant set on every evaluation.
-_incident_allowed(a) if a == "read"
-
-_incident_allowed(a) if a == "approve"
-
-_incident_allowed(a) if a == "switch_mode"
-
-_canary_or_red_team if input.context.mode == "CONSERVATIVE"
-
-_canary_or_red_team if input.context.mode == "RED_TEAM"
-
-reasons contains "MODE" if {
-	_canary_or_red_team
-	_mutating
-	_in_prod
+# reason(req), canary_reason(req): the codes this module raises for the request req (the input, valid), each
+# undefined when not raised; main.rego collects them. NORMAL denies nothing, so it is settled by one comparison.
+reason(req) := "MODE" if {
+	mode := req.context.mode
+	mode != "NORMAL"
+	_denies(mode, req.action, req.resource.domain)
 }
 
-reasons contains "MODE" if {
-	_canary_or_red_team
-	input.action == "migrate_domain"
+canary_reason(req) := "CANARY_SUSPENDED" if {
+	c := req.context
+	c.mode == "CONSERVATIVE"
+	c.canary_suspended == true
+	vocab.is_mutating(req.action)
 }
 
-reasons contains "CANARY_SUSPENDED" if {
-	input.context.mode == "CONSERVATIVE"
-	input.context.canary_suspended == true
-	_mutating
+# _denies(mode, action, domain): the mode denies the action on the domain (MODE). Functions rather than
+# constant sets, which OPA's wasm target would rebuild on every evaluation.
+_denies("CONSERVATIVE", action, domain) if _canary_or_red_team_denies(action, domain)
+
+_denies("RED_TEAM", action, domain) if _canary_or_red_team_denies(action, domain)
+
+_denies("AUDIT", action, _) if vocab.is_mutating(action)
+
+_denies("INCIDENT", action, _) if not _incident_allowed(action)
+
+# CONSERVATIVE and RED_TEAM: no mutation in PROD, no migration from anywhere.
+_canary_or_red_team_denies(action, domain) if {
+	action == "migrate_domain"
+} else if {
+	domain == "PROD"
+	vocab.is_mutating(action)
 }
 
-reasons contains "MODE" if {
-	input.context.mode == "AUDIT"
-	_mutating
-}
-
-reasons contains "MODE" if {
-	input.context.mode == "INCIDENT"
-	not _incident_allowed(input.action)
+_incident_allowed(a) if {
+	a == "read"
+} else if {
+	a == "approve"
+} else if {
+	a == "switch_mode"
 }

@@ -5,17 +5,16 @@
 # and TENANT_UNKNOWN already denies.
 package tenantry.region
 
-import data.tenantry.tenant
-
-reasons contains "REGION" if {
-	tenant.known
-	not _region_allowed
-}
+# reason(req, record): the code this module raises for the request req (the input, valid) and record, the
+# principal's tenant (tenant.record), undefined when it raises none; main.rego collects it. Without a record
+# (an unknown tenant) it is not called.
+reason(req, record) := "REGION" if not _region_allowed(req.resource.region, record)
 
 # Iterates the record's regions rather than building tenant.regions (a set built per evaluation costs more in
 # wasm); the same strings count: tenant.regions keeps only the string elements, and the region is a string.
-_region_allowed if {
-	is_array(tenant.record.regions)
-	some r in tenant.record.regions
-	r == input.resource.region
+_region_allowed(region, record) if {
+	regions := record.regions
+	is_array(regions)
+	some r in regions
+	r == region
 }

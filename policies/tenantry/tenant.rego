@@ -6,6 +6,11 @@
 # A record is `known` only when it is an object whose status is one of vocab.tenant_statuses; anything else
 # (absent, wrong type, unknown status) is TENANT_UNKNOWN. regions and egress_allow keep only the string entries
 # of an array; a missing or malformed list is empty, which denies (REGION, EGRESS) instead of erroring.
+#
+# The evaluation path reads only record (tenant_status.rego, and main.rego passes it to region.rego and
+# egress.rego, which iterate record.regions and record.egress_allow themselves with the same filter: a set built
+# per evaluation costs more in wasm than a scan of the array). known, regions and egress_allow say the same for
+# tests and readers.
 package tenantry.tenant
 
 import data.tenantry.vocab
@@ -17,8 +22,6 @@ record := r if {
 }
 
 known if is_object(record)
-
-status := record.status
 
 regions := {r | is_array(record.regions); some r in record.regions; is_string(r)}
 

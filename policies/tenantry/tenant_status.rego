@@ -7,13 +7,19 @@ package tenantry.tenant_status
 
 import data.tenantry.tenant
 
-# One body per status (a constant object would be rebuilt on every wasm evaluation).
-_status_reason("suspended") := "TENANT_SUSPENDED"
+# reason: the one code this module raises for the input, undefined for an active tenant (main.rego collects it);
+# reasons: the same as a set. The two bodies exclude each other: tenant.record is defined only for a known tenant.
+reason := "TENANT_UNKNOWN" if not tenant.record
 
-_status_reason("locked") := "TENANT_LOCKED"
+reason := _status_reason(tenant.record.status)
 
-_status_reason("deleted") := "TENANT_DELETED"
+# A function rather than a constant object, which would be rebuilt on every wasm evaluation.
+_status_reason(s) := "TENANT_SUSPENDED" if {
+	s == "suspended"
+} else := "TENANT_LOCKED" if {
+	s == "locked"
+} else := "TENANT_DELETED" if {
+	s == "deleted"
+}
 
-reasons contains "TENANT_UNKNOWN" if not tenant.known
-
-reasons contains _status_reason(tenant.status)
+reasons contains reason

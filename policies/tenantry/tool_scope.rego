@@ -9,19 +9,22 @@
 # layer (e.g. approve on the approval layer, read on memory_graph) only refers to it.
 package tenantry.tool_scope
 
-# One body per action rather than a constant set: OPA's wasm target rebuilds a constant set on every evaluation.
-_exercising(a) if a == "invoke"
+# reason(req): the code this module raises for the request req (the input, valid), undefined when it raises
+# none; main.rego collects it.
+reason(req) := "TOOL_SCOPE" if {
+	r := req.resource
+	tool := r.tool
+	_scoped(req.action, r.layer)
+	not tool in req.principal.tool_scopes
+}
 
-_exercising(a) if a == "execute"
-
-_exercising(a) if a == "use_credentials"
-
-_scoped if _exercising(input.action)
-
-_scoped if input.resource.layer == "agent_runtime"
-
-reasons contains "TOOL_SCOPE" if {
-	tool := input.resource.tool
-	_scoped
-	not tool in input.principal.tool_scopes
+# A function rather than constant sets, which OPA's wasm target would rebuild on every evaluation.
+_scoped(action, layer) if {
+	action == "invoke"
+} else if {
+	action == "execute"
+} else if {
+	action == "use_credentials"
+} else if {
+	layer == "agent_runtime"
 }

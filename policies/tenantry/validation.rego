@@ -20,60 +20,45 @@
 # fired; `reasons` reduces them to codes.
 #
 # Rego note: a ref inside a call argument is evaluated before the `not`, so `not is_string(input.x)` is
-# undefined, not true, when input.x is missing. Every negated check here therefore reads fields with
-# object.get(…, null) on a value already known to be an object, or tests a helper rule without arguments.
+# undefined, not true, when input.x is missing (`==` is not a call: `not input.x == "1.0"` is true then). Every
+# negated check here therefore reads fields with object.get(…, null) on a value known to be an object (through
+# _field and _optional, which are undefined, so that the check stays silent, when the section is not one), or
+# tests a helper rule without arguments.
+#
+# Cost note (OPA's wasm target, where the decision runs): constant sets and objects are rebuilt on every
+# evaluation, so enums are checked with the function forms of vocab.rego (is_action, rank, …) and field names
+# are spelled out one rule each rather than iterated from a constant set.
 package tenantry.validation
 
 import data.tenantry.vocab
 
 # valid: the input is a well-formed protocol 1.0 request, so the other rules may read it.
 #
-# Two formulations of the same shape. _well_formed is one conjunction of positive checks: it stops at the first
-# failure and builds nothing, which is what nearly every request (a well-formed one) costs. The error rules below
-# (errors, _field_errors) name every offending field; they are evaluated only for input that is not well formed,
-# to find the reasons. validation_test.rego checks that the two agree on every case it has.
+# Two formulations of the same shape. valid is one conjunction of positive checks: it stops at the first failure
+# and builds nothing, which is what nearly every request (a well-formed one) costs. The error rules below
+# (errors) name every offending field; they are evaluated only for input that is not valid, to find the
+# reasons. validation_test.rego checks that the two agree on every case it has.
 default valid := false
 
-valid if _well_formed
-
-reasons contains "INVALID_INPUT" if not _input_is_object
-
-reasons contains "PROTOCOL_VERSION" if {
-	not _well_formed
-	_input_is_object
-	not _speaks_1_0
-}
-
-reasons contains "INVALID_INPUT" if {
-	not _well_formed
-	_input_is_object
-	not _declares_other_version
-	count(errors) > 0
-}
-
-_well_formed if {
+valid if {
 	is_object(input)
 	input.protocol_version == "1.0"
-	vocab.is_action(input.action)
+	a := input.action
+	vocab.is_action(a)
 
 	p := input.principal
-	is_string(p.tenant_id)
-	p.tenant_id != ""
-	is_string(p.id)
-	p.id != ""
+	_nonempty_string(p.tenant_id)
+	_nonempty_string(p.id)
 	_string_array(p.roles)
 	vocab.rank(p.clearance)
 	_string_array(p.tool_scopes)
 
 	r := input.resource
-	is_string(r.tenant_id)
-	r.tenant_id != ""
+	_nonempty_string(r.tenant_id)
 	vocab.is_layer(r.layer)
-	is_string(r.id)
-	r.id != ""
+	_nonempty_string(r.id)
 	vocab.rank(r.classification)
-	is_string(r.region)
-	r.region != ""
+	_nonempty_string(r.region)
 	vocab.is_domain(r.domain)
 	_nonempty_string(object.get(r, "tool", "-"))
 	_nonempty_string(object.get(r, "host", "-"))
@@ -83,112 +68,122 @@ _well_formed if {
 	is_boolean(object.get(c, "canary_suspended", false))
 	_approval_array(object.get(c, "approvals", []))
 	vocab.is_mode(object.get(c, "target_mode", "NORMAL"))
-	_target_mode_present
+	_target_mode_present(a, c)
 }
 
-# target_mode is required for switch_mode.
-_target_mode_present if input.action != "switch_mode"
+# target_mode is required for switch_mode (when present it is a mode, checked above).
+_target_mode_present(action, ctx) if {
+	action != "switch_mode"
+} else if {
+	_ = ctx.target_mode
+}
 
-_target_mode_present if input.context.target_mode
+reasons contains "INVALID_INPUT" if not _input_is_object
 
+reasons contains "PROTOCOL_VERSION" if {
+	not valid
+	is_object(input)
+	not input.protocol_version == vocab.protocol_version
+}
+
+reasons contains "INVALID_INPUT" if {
+	not valid
+	is_object(input)
+	not _declares_other_version
+	count(errors) > 0
+}
+
+# No input at all is not an object either: a helper rule, because `not is_object(input)` would be undefined then.
 _input_is_object if is_object(input)
 
-_speaks_1_0 if input.protocol_version == vocab.protocol_version
+# The key is present (with whatever value, null included).
+_has_version if _ = input.protocol_version
 
 _declares_other_version if {
-	"protocol_version" in object.keys(input)
-	not _speaks_1_0
+	_has_version
+	not input.protocol_version == vocab.protocol_version
 }
 
 errors contains "input" if not _input_is_object
 
-errors contains path if {
-	_input_is_object
-	some path in _field_errors
+# The fields of input: those read from input itself check that it is an object first; those read from a section
+# are undefined, and so silent, when input is not an object.
+
+errors contains "protocol_version" if {
+	is_object(input)
+	not _has_version
 }
 
-# Precondition of every _field_errors rule: input is an object (errors checks it before reading them).
+errors contains "action" if {
+	is_object(input)
+	not vocab.is_action(object.get(input, "action", null))
+}
 
-_field_errors contains "protocol_version" if not "protocol_version" in object.keys(input)
+errors contains "principal" if {
+	is_object(input)
+	not is_object(object.get(input, "principal", null))
+}
 
-_field_errors contains "action" if not _enum(object.get(input, "action", null), vocab.actions)
+errors contains "resource" if {
+	is_object(input)
+	not is_object(object.get(input, "resource", null))
+}
 
-_field_errors contains section if {
-	some section in {"principal", "resource", "context"}
-	not is_object(object.get(input, section, null))
+errors contains "context" if {
+	is_object(input)
+	not is_object(object.get(input, "context", null))
 }
 
 # principal
 
-_field_errors contains concat(".", ["principal", key]) if {
-	some key in {"tenant_id", "id"}
-	not _nonempty_string(object.get(_section.principal, key, null))
-}
+errors contains "principal.tenant_id" if not _nonempty_string(_field(input.principal, "tenant_id"))
 
-_field_errors contains concat(".", ["principal", key]) if {
-	some key in {"roles", "tool_scopes"}
-	not _string_array(object.get(_section.principal, key, null))
-}
+errors contains "principal.id" if not _nonempty_string(_field(input.principal, "id"))
 
-_field_errors contains "principal.clearance" if {
-	not _enum(object.get(_section.principal, "clearance", null), object.keys(vocab.sensitivity_rank))
-}
+errors contains "principal.roles" if not _string_array(_field(input.principal, "roles"))
+
+errors contains "principal.clearance" if not vocab.rank(_field(input.principal, "clearance"))
+
+errors contains "principal.tool_scopes" if not _string_array(_field(input.principal, "tool_scopes"))
 
 # resource
 
-_field_errors contains concat(".", ["resource", key]) if {
-	some key in {"tenant_id", "id", "region"}
-	not _nonempty_string(object.get(_section.resource, key, null))
-}
+errors contains "resource.tenant_id" if not _nonempty_string(_field(input.resource, "tenant_id"))
 
-_field_errors contains concat(".", ["resource", key]) if {
-	some key, allowed in {
-		"layer": vocab.layers,
-		"classification": object.keys(vocab.sensitivity_rank),
-		"domain": vocab.domains,
-	}
-	not _enum(object.get(_section.resource, key, null), allowed)
-}
+errors contains "resource.layer" if not vocab.is_layer(_field(input.resource, "layer"))
 
-_field_errors contains concat(".", ["resource", key]) if {
-	some key in {"tool", "host"}
-	value := _section.resource[key]
-	not _nonempty_string(value)
-}
+errors contains "resource.id" if not _nonempty_string(_field(input.resource, "id"))
+
+errors contains "resource.classification" if not vocab.rank(_field(input.resource, "classification"))
+
+errors contains "resource.region" if not _nonempty_string(_field(input.resource, "region"))
+
+errors contains "resource.domain" if not vocab.is_domain(_field(input.resource, "domain"))
+
+errors contains "resource.tool" if not _nonempty_string(_optional(input.resource, "tool", "-"))
+
+errors contains "resource.host" if not _nonempty_string(_optional(input.resource, "host", "-"))
 
 # context
 
-_field_errors contains "context.mode" if {
-	not _enum(object.get(_section.context, "mode", null), vocab.modes)
-}
+errors contains "context.mode" if not vocab.is_mode(_field(input.context, "mode"))
 
-_field_errors contains "context.canary_suspended" if {
-	value := _section.context.canary_suspended
-	not is_boolean(value)
-}
+errors contains "context.canary_suspended" if not is_boolean(_optional(input.context, "canary_suspended", false))
 
-_field_errors contains "context.approvals" if {
-	value := _section.context.approvals
-	not _approval_array(value)
-}
+errors contains "context.approvals" if not _approval_array(_optional(input.context, "approvals", []))
 
-_field_errors contains "context.target_mode" if {
-	value := _section.context.target_mode
-	not _enum(value, vocab.modes)
-}
+errors contains "context.target_mode" if not vocab.is_mode(_optional(input.context, "target_mode", "NORMAL"))
 
-_field_errors contains "context.target_mode" if {
-	input.action == "switch_mode"
-	not "target_mode" in object.keys(_section.context)
-}
+errors contains "context.target_mode" if not _target_mode_present(input.action, _section(input.context))
 
-# _section[name]: input[name] when it is an object; undefined otherwise (its own error is reported above, and
-# the checks of its fields then stay silent instead of repeating it).
-_section[name] := value if {
-	some name in {"principal", "resource", "context"}
-	value := input[name]
-	is_object(value)
-}
+# _field(section, key): section[key], null when absent; _optional(section, key, absent): section[key], absent
+# when absent; _section(section): section. Each is undefined when section is not an object (its own error is
+# reported above, and the checks of its fields then stay silent instead of repeating it).
+_field(section, key) := object.get(section, key, null) if is_object(section)
+
+_optional(section, key, absent) := object.get(section, key, absent) if is_object(section)
+
+_section(section) := section if is_object(section)
 
 # helpers
 
@@ -202,11 +197,6 @@ _string_array(xs) if {
 	every x in xs {
 		_nonempty_string(x)
 	}
-}
-
-_enum(x, allowed) if {
-	is_string(x)
-	x in allowed
 }
 
 _approval_array(xs) if {

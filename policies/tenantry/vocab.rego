@@ -36,52 +36,100 @@ reason_codes := {
 
 # Function forms of the vocabularies above, for the evaluation path. OPA's wasm target builds a constant set or
 # object anew on every evaluation it is referenced in (~1 µs for `x in layers`, ~1.6 µs for a sensitivity_rank
-# lookup), while a function with one body per value compiles to a few string comparisons (~0.25 µs).
-# vocab_test.rego checks that each function accepts exactly the members of its set.
+# lookup), while a function compiles to a few string comparisons. Each is one `else` chain: a chain stops at the
+# first value that matches (separate bodies would all be evaluated, to detect conflicting outputs), so the
+# values a request most often carries come first. Undefined for anything that is not a member, non-strings
+# included. vocab_test.rego checks that each function accepts exactly the members of its set.
 
-is_action(x) if x == "read"
-is_action(x) if x == "write"
-is_action(x) if x == "delete"
-is_action(x) if x == "invoke"
-is_action(x) if x == "execute"
-is_action(x) if x == "deploy"
-is_action(x) if x == "approve"
-is_action(x) if x == "switch_mode"
-is_action(x) if x == "migrate_domain"
-is_action(x) if x == "egress"
-is_action(x) if x == "use_credentials"
+is_action(x) if {
+	x == "read"
+} else if {
+	x == "write"
+} else if {
+	x == "invoke"
+} else if {
+	x == "execute"
+} else if {
+	x == "egress"
+} else if {
+	x == "use_credentials"
+} else if {
+	x == "delete"
+} else if {
+	x == "deploy"
+} else if {
+	x == "approve"
+} else if {
+	x == "switch_mode"
+} else if {
+	x == "migrate_domain"
+}
 
-is_mutating(x) if x == "write"
-is_mutating(x) if x == "delete"
-is_mutating(x) if x == "deploy"
-is_mutating(x) if x == "execute"
-is_mutating(x) if x == "migrate_domain"
+is_mutating(x) if {
+	x == "write"
+} else if {
+	x == "delete"
+} else if {
+	x == "deploy"
+} else if {
+	x == "execute"
+} else if {
+	x == "migrate_domain"
+}
 
-is_layer(x) if x == "agent_runtime"
-is_layer(x) if x == "control_plane"
-is_layer(x) if x == "memory_graph"
-is_layer(x) if x == "risk_engine"
-is_layer(x) if x == "approval"
-is_layer(x) if x == "model_access"
-is_layer(x) if x == "network"
+is_layer(x) if {
+	x == "memory_graph"
+} else if {
+	x == "agent_runtime"
+} else if {
+	x == "model_access"
+} else if {
+	x == "network"
+} else if {
+	x == "control_plane"
+} else if {
+	x == "risk_engine"
+} else if {
+	x == "approval"
+}
 
 # rank(x): the sensitivity rank of a classification or clearance; undefined for anything else.
-rank(x) := 0 if x == "public"
-rank(x) := 1 if x == "internal"
-rank(x) := 2 if x == "confidential"
-rank(x) := 3 if x == "restricted"
+rank(x) := 0 if {
+	x == "public"
+} else := 1 if {
+	x == "internal"
+} else := 2 if {
+	x == "confidential"
+} else := 3 if {
+	x == "restricted"
+}
 
-is_domain(x) if x == "LAB"
-is_domain(x) if x == "SHADOW"
-is_domain(x) if x == "PROD"
+is_domain(x) if {
+	x == "LAB"
+} else if {
+	x == "SHADOW"
+} else if {
+	x == "PROD"
+}
 
-is_mode(x) if x == "NORMAL"
-is_mode(x) if x == "CONSERVATIVE"
-is_mode(x) if x == "AUDIT"
-is_mode(x) if x == "INCIDENT"
-is_mode(x) if x == "RED_TEAM"
+is_mode(x) if {
+	x == "NORMAL"
+} else if {
+	x == "CONSERVATIVE"
+} else if {
+	x == "AUDIT"
+} else if {
+	x == "INCIDENT"
+} else if {
+	x == "RED_TEAM"
+}
 
-is_tenant_status(x) if x == "active"
-is_tenant_status(x) if x == "suspended"
-is_tenant_status(x) if x == "locked"
-is_tenant_status(x) if x == "deleted"
+is_tenant_status(x) if {
+	x == "active"
+} else if {
+	x == "suspended"
+} else if {
+	x == "locked"
+} else if {
+	x == "deleted"
+}

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { isAuditError, type AuditError, type AuditErrorCode } from '@tenantry/audit';
 export { rng } from './random.js';
+import { thrownBy } from './errors.js';
 import { rng } from './random.js';
 
 // ---- bytes -----------------------------------------------------------------------------------
@@ -232,14 +233,7 @@ export function loadRfc6962Vectors(): Rfc6962Vectors {
  * message too).
  */
 export function expectAuditError(fn: () => unknown, code: AuditErrorCode, field?: string): AuditError {
-  let caught: unknown;
-  let threw = false;
-  try {
-    fn();
-  } catch (e) {
-    threw = true;
-    caught = e;
-  }
+  const { threw, caught } = thrownBy(fn);
   expect(threw, `expected ${code} (${field ?? 'any field'})`).toBe(true);
   expect(isAuditError(caught), `expected a typed AuditError, got ${String(caught)}`).toBe(true);
   const e = caught as AuditError;

@@ -3,13 +3,18 @@
 // named in the message).
 import { expect } from 'vitest';
 
-export function expectCodedError(fn: () => unknown, guard: (e: unknown) => boolean, code: string, field?: string): void {
-  let caught: unknown;
+/** Calls `fn` and reports whether it threw, and what. */
+export function thrownBy(fn: () => unknown): { threw: boolean; caught: unknown } {
   try {
     fn();
-  } catch (e) {
-    caught = e;
+  } catch (caught) {
+    return { threw: true, caught };
   }
+  return { threw: false, caught: undefined };
+}
+
+export function expectCodedError(fn: () => unknown, guard: (e: unknown) => boolean, code: string, field?: string): void {
+  const { caught } = thrownBy(fn);
   expect(guard(caught), `expected a typed error with code ${code}, got ${String(caught)}`).toBe(true);
   const e = caught as { code: string; field?: string; message: string };
   expect(e.code, e.message).toBe(code);

@@ -10,6 +10,7 @@ import {
   type KernelError, type KernelErrorCode,
 } from '@tenantry/kernels';
 export { rng } from './random.js';
+import { thrownBy } from './errors.js';
 import { rng } from './random.js';
 
 // ---- builds ----------------------------------------------------------------------------------
@@ -223,14 +224,7 @@ export interface ExpectedKernelError {
 
 /** Runs `fn`, which must throw the typed kernel error described; returns the error. */
 export function expectKernelError(fn: () => unknown, expected: ExpectedKernelError): KernelError {
-  let caught: unknown;
-  let threw = false;
-  try {
-    fn();
-  } catch (e) {
-    threw = true;
-    caught = e;
-  }
+  const { threw, caught } = thrownBy(fn);
   expect(threw, 'expected the call to throw').toBe(true);
   expect(caught).toBeInstanceOf(expected.type);
   expect(caught).toBeInstanceOf(expected.type === TypeError ? KernelTypeError : KernelRangeError);

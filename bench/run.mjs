@@ -9,6 +9,7 @@ import { logTargets } from './audit-log.bench.mjs';
 import { policyTargets } from './policy.bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`;
 const SUITES = {
   kernels: { file: './kernels.bench.mjs', title: '@tenantry/kernels', targets: kernelTargets },
   audit: { file: './audit.bench.mjs', title: '@tenantry/audit', targets: auditTargets },
@@ -76,7 +77,7 @@ for (const name of names) {
   } finally {
     await close?.();
   }
-  const parts = [`## ${suite.title}`, '', `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; kernel build: ${info().build}.`, ''];
+  const parts = [`## ${suite.title}`, '', `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}; kernel build: ${info().build}.`, ''];
   for (const { group, rows } of results) {
     parts.push(`### ${group.title}`, '', table(group, rows), '');
     if (group.note) parts.push(group.note, '');
@@ -85,12 +86,11 @@ for (const name of names) {
   sections.push({ name, text: parts.join('\n') });
 }
 
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = [
   '# Benchmark results',
   '',
-  `Machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}; Node ${process.version}.`,
-  `Date: ${started.toISOString().slice(0, 10)}. Command: \`npm run bench${wanted.length ? ' -- ' + wanted.join(' ') : ''}\` (benchmark.js, all variants of a table in one process, outputs checked equal before timing).`,
+  'Each section names the machine and date of its own run (suites are run one at a time, on whatever host the session has).',
+  `Latest: ${started.toISOString().slice(0, 10)}, ${machine}. Command: \`npm run bench${wanted.length ? ' -- ' + wanted.join(' ') : ''}\` (benchmark.js, all variants of a table in one process, outputs checked equal before timing).`,
   'The host is a shared virtual machine whose speed drifts between runs: compare the ratios within a table, not absolute figures across runs.',
   '',
 ].join('\n');

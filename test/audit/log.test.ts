@@ -175,7 +175,7 @@ describe('group commit', () => {
     const io: LogIo = {
       ...nodeLogIo,
       async write(fd, data, position) {
-        events.push({ op: 'write', fd, data: Buffer.from(data) });
+        events.push({ op: 'write', fd, data: Buffer.concat(data) });
         return nodeLogIo.write(fd, data, position);
       },
       async datasync(fd) {
@@ -379,7 +379,7 @@ describe('write and fsync failures', () => {
       async write(fd, data, position) {
         if (plan.write > 0) {
           plan.write--;
-          if (plan.partial > 0) await nodeLogIo.write(fd, data.subarray(0, plan.partial), position);
+          if (plan.partial > 0) await nodeLogIo.write(fd, [Buffer.concat(data).subarray(0, plan.partial)], position);
           throw fail('write');
         }
         return nodeLogIo.write(fd, data, position);

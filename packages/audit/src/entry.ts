@@ -79,6 +79,14 @@ function describe(v: unknown): string {
   return `${typeof v}${typeof v === 'number' ? ` ${v}` : ''}`;
 }
 
+/**
+ * maxBytes for a payload copy with no size limit of its own (stored entries, encodeEntry): 1 GiB,
+ * far above any entry (MAX_ENTRY_BYTES_LIMIT is 64 MiB), and a small integer, not Infinity: a
+ * double there changes the field representation of every copy state and measurably slows the
+ * append path, which copies with integer limits.
+ */
+const NO_SIZE_LIMIT = 2 ** 30 - 1;
+
 function payloadError(field: string, message: string): AuditError {
   return new AuditError('INVALID_PAYLOAD', `${field} ${message}`, { field });
 }
@@ -306,7 +314,7 @@ export function encodeEntry(entry: AuditEntry): Uint8Array {
   if (typeof entry.prev !== 'string' || !HEX64.test(entry.prev)) {
     throw new AuditError('INVALID_ARGUMENT', 'entry.prev must be 64 lowercase hex digits', { field: 'entry.prev' });
   }
-  const payload = _copyPayload(entry.payload, Infinity);
+  const payload = _copyPayload(entry.payload, NO_SIZE_LIMIT);
   return encoder.encode(_serialiseEntry({ ...entry, payload }));
 }
 
@@ -362,7 +370,7 @@ export function _parseEntry(bytes: Uint8Array, tenantId: string, index: number, 
   // What append accepts, so that the canonical form below is RFC 8785 (JSON.parse can give lone
   // surrogates from \ud800 escapes and ±Infinity from 1e400, which no entry holds).
   try {
-    _copyPayload(e.payload, Infinity);
+    _copyPayload(e.payload, NO_SIZE_LIMIT);
   } catch (err) {
     return { ok: false, kind: 'malformed-entry', message: `payload: ${err instanceof AuditError ? err.message : String(err)}` };
   }

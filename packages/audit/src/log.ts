@@ -5,20 +5,26 @@
 //
 // Durability (group commit, no timers). append() checks its input, serialises the payload
 // (RFC 8785, canonical-json.ts), stamps the time, checks the size, queues it and schedules a flush with
-// setImmediate unless one is running. A flush takes everything queued and seals it: entries get
-// their index and prev and are framed straight into one buffer per tenant. Sealing goes in rounds
-// — entry r of every tenant in the flush, their leaves hashed together by hashLeaves (4-lane SIMD)
-// — because within a chain each prev needs the previous leaf hash. Then each touched tenant file is
-// written once (one pwrite at its durable end) and fdatasynced once, all tenants concurrently, the
-// directory is fsynced when a file was created, and only then does the in-memory state (size,
-// tree, offsets, head) advance and do those appends resolve. Appends that arrive during a flush wait
-// for the next one, which starts as soon as this one ends: under load one fsync per tenant file
-// serves every append of the previous few milliseconds. Indices follow call order per tenant.
+// setImmediate unless one is running. Sealing — giving an append its index and prev, framing it
+// and hashing its leaf (seal.ts) — runs in the seal worker (sealer.ts): appends go to it in chunks
+// of CHUNK_APPENDS as they are made, so the worker seals while the caller keeps appending and
+// while the previous flush waits for its fsync. The worker keeps each tenant's head (next index,
+// prev); within a chunk it seals in rounds, append r of every tenant together, their leaves hashed
+// by hashLeaves (4-lane SIMD), because within a chain each prev needs the previous leaf hash. A
+// flush takes everything queued, waits until it is sealed (a small flush with nothing at the
+// worker is sealed here instead, saving the round trip), writes each touched tenant file once (one
+// pwritev at its durable end) and fdatasyncs it once, all tenants concurrently, fsyncs the
+// directory when a file was created, and only then does the in-memory state (size, tree, offsets,
+// head) advance and do those appends resolve. Appends that arrive during a flush wait for the next
+// one, which starts as soon as this one ends: under load one fsync per tenant file serves every
+// append of the previous few milliseconds. Indices follow call order per tenant.
 //
 // Failure. When a tenant's write or fsync fails, its appends of that flush reject with IO_ERROR,
 // the file is truncated back to its durable length and synced, and nothing in memory moves: the
-// failed indices are reused by the appends queued behind them (not sealed yet, so nothing points
-// at the failed entries). If even the truncation fails, the file's contents are unknown: the
+// failed indices are reused by the appends queued behind them, which are sealed again on the
+// durable head (the worker may have sealed them already, after the failed entries: those seals
+// are dropped, and a flush checks every index it writes). If the worker dies, the appends it held
+// reject with IO_ERROR and the next chunk starts a new worker. If even the truncation fails, the file's contents are unknown: the
 // tenant's queued appends reject too, and it refuses appends (IO_ERROR) until the log is reopened,
 // which replays what is really there.
 //
@@ -32,9 +38,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { hashLeaf, hashLeaves } from '@tenantry/kernels';
+import { hashLeaf } from '@tenantry/kernels';
 import {
-  GENESIS_PREV, _canonicalPayload, _canonicalString, _checkEntryInput, _entryJson, _entryLength, _parseEntry, formatTimestamp,
+  GENESIS_PREV, _canonicalPayload, _canonicalString, _checkEntryInput, _entryLength, _parseEntry, formatTimestamp,
   type AuditEntryInput,
 } from './entry.js';
 import { AuditError, isAuditError } from './errors.js';
@@ -45,8 +51,10 @@ import type {
   AppendResult, AuditLogStats, AuditLogStatus, LogHead, OpenReport, RepairOptions, RepairReport, StoredEntry,
 } from './log-types.js';
 
-import { FILE_MAGIC, RECORD_HEADER_BYTES, _frameAt, _writeRecordHeader } from './record.js';
+import { FILE_MAGIC, RECORD_HEADER_BYTES, _frameAt } from './record.js';
 import { _readFully, _replayTenantFile, type Corruption, type ReplayResult, type TornTail } from './replay.js';
+import { SealState, type SealChunk, type SealReset, type SealResult } from './seal.js';
+import { _nextChunkId, _nextSlot, _sealer, type Sealer } from './sealer.js';
 import { checkTenantId, compareTenantIdBytes, tenantFileName, tenantIdOfFileName } from './tenant-id.js';
 import { MAX_TREE_SIZE, MerkleTree } from './tree.js';
 
@@ -59,34 +67,79 @@ const openFd = promisify(fs.open);
 const closeFd = promisify(fs.close);
 const fstat = promisify(fs.fstat);
 
-/** An accepted append, sealed (index, prev, bytes) at its flush. */
+/** An accepted append; the sealer gives it its index, prev, bytes and leaf hash (seal.ts). */
 interface Pending {
+  t: TenantState;
   kind: string;
+  /**
+   * RFC 8785 of the payload until the append is sent to the sealer; then '' and the payload is
+   * src[at, at + len) (the chunk's payloads, one flat string: cheaper to keep than many ropes).
+   */
   payloadJson: string;
+  src: string;
+  at: number;
+  len: number;
   payloadBytes: number;
   timestamp: string;
-  result: AppendResult | undefined;
+  /** The chunk it was last sent in: results of any other chunk are stale and ignored. */
+  chunk: number;
+  /** Its seal (res, at position i of it) or the reason sealing failed, once the chunk is back. */
+  res: SealResult | undefined;
+  i: number;
+  sealError: string | undefined;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
+
+/** Appends collected for the next chunk to the sealer. */
+interface OpenChunk {
+  pendings: Pending[];
+  resets: SealReset[];
+  slots: number[];
+  kinds: string[];
+  payloads: string[];
+  lengths: number[];
+  bytes: number[];
+  timestamps: string[];
+  chars: number;
+}
+
+/** A chunk goes to the sealer at this many appends or payload characters, or at the next flush. */
+const CHUNK_APPENDS = 256;
+const CHUNK_CHARS = 1 << 20;
+/**
+ * A flush whose last chunk holds at most this many appends, with nothing at the worker, seals it
+ * on this thread: a lone append does not wait for a round trip to the worker.
+ */
+const LOCAL_SEAL_APPENDS = 32;
 
 /** One tenant's part of a flush, sealed. */
 interface Batch {
   t: TenantState;
   records: Pending[];
-  /** The file magic (for a new file) and the framed records, written at t.fileBytes. */
-  buf: Buffer;
+  /** The file magic (for a new file) and the framed records, written at t.fileBytes, in pieces. */
+  parts: Uint8Array[];
+  /** Their total length. */
+  bytes: number;
   /** File offset of each record. */
   starts: Float64Array;
   /** Leaf hashes, n × 32. */
   leaves: Uint8Array;
 }
 
+const newChunk = (): OpenChunk => ({ pendings: [], resets: [], slots: [], kinds: [], payloads: [], lengths: [], bytes: [], timestamps: [], chars: 0 });
+
 interface TenantState {
   id: string;
   /** RFC 8785 of the id (a JSON string) and its UTF-8 length. */
   idJson: string;
   idJsonBytes: number;
+  /** Its slot in the sealer and the sealer generation its head was last reset in (−1: needs a reset). */
+  slot: number;
+  sealGen: number;
+  /** The latest seal of this tenant's appends (res, position): the head the next one extends. */
+  sealRes: SealResult | undefined;
+  sealI: number;
   path: string;
   fd: number | undefined;
   /** Operations using fd right now (it is not closed while > 0). */
@@ -138,6 +191,15 @@ export class AuditLog {
   readonly #maxOpenFiles: number;
   readonly #io: LogIo;
   readonly #lock: DirLock;
+  readonly #sealer: Sealer;
+  /** Seals small flushes on this thread when the sealer is the worker (LOCAL_SEAL_APPENDS). */
+  readonly #local: SealState | undefined;
+  /** Chunks sent to the sealer whose results have not come back. */
+  #inFlight = 0;
+  #chunk: OpenChunk | undefined;
+  /** Id of the latest chunk whose result came back, and flushes waiting for theirs. */
+  #sealedThrough = 0;
+  #sealWaiters: { upTo: number; resolve: () => void }[] = [];
   readonly #tenants = new Map<string, TenantState>();
   /** Tenants with an open fd, least recently used first. */
   readonly #open = new Set<TenantState>();
@@ -162,6 +224,8 @@ export class AuditLog {
     this.#maxOpenFiles = options.maxOpenFiles;
     this.#io = options.io;
     this.#lock = lock;
+    this.#sealer = _sealer(options.sealer);
+    this.#local = options.sealer === 'worker' ? new SealState() : undefined;
   }
 
   /**
@@ -260,7 +324,7 @@ export class AuditLog {
   #newTenant(id: string): TenantState {
     const idJson = _canonicalString(id);
     const t: TenantState = {
-      id, idJson, idJsonBytes: Buffer.byteLength(idJson, 'utf8'), path: join(this.#dir, tenantFileName(id)), fd: undefined, users: 0,
+      id, idJson, idJsonBytes: Buffer.byteLength(idJson, 'utf8'), slot: _nextSlot(), sealGen: -1, sealRes: undefined, sealI: 0, path: join(this.#dir, tenantFileName(id)), fd: undefined, users: 0,
       size: 0, tree: new MerkleTree(), offsets: new Float64Array(16), fileBytes: 0, headHex: GENESIS_PREV, dirSynced: false,
       next: 0, queued: [], writing: false, corruption: undefined, failure: undefined,
     };
@@ -276,6 +340,8 @@ export class AuditLog {
     t.fileBytes = r.validBytes;
     t.headHex = r.lastLeaf === undefined ? GENESIS_PREV : hex(r.lastLeaf);
     t.next = t.size;
+    t.sealGen = -1;
+    t.sealRes = undefined;
     t.corruption = r.corruption;
     if (r.corruption !== undefined) this.#corruptions.set(t, r.corruption);
     else this.#corruptions.delete(t);
@@ -317,7 +383,9 @@ export class AuditLog {
       t.next++;
       const tenant = t;
       return new Promise<AppendResult>((resolve, reject) => {
-        tenant.queued.push({ kind, payloadJson, payloadBytes, timestamp, result: undefined, resolve, reject });
+        const p: Pending = { t: tenant, kind, payloadJson, src: '', at: 0, len: 0, payloadBytes, timestamp, chunk: 0, res: undefined, i: 0, sealError: undefined, resolve, reject };
+        tenant.queued.push(p);
+        this.#toSeal(tenant, p);
         this.#dirty.add(tenant);
         this.#schedule();
       });
@@ -370,16 +438,184 @@ export class AuditLog {
     }
   }
 
+  // ---- sealing (seal.ts, sealer.ts) -------------------------------------------------------------
+
+  /** Adds an accepted append to the open chunk, sending the chunk when it is full. */
+  #toSeal(t: TenantState, p: Pending): void {
+    let c = this.#chunk;
+    if (t.sealGen !== this.#sealer.generation) {
+      // A reset applies before every append of its chunk: start a new chunk for it.
+      if (c !== undefined && c.pendings.length > 0) this.#sendChunk();
+      c = undefined;
+      (this.#chunk ??= newChunk()).resets.push(this.#resetOf(t));
+      t.sealGen = this.#sealer.generation;
+    }
+    c = this.#chunk ??= newChunk();
+    // Sent before (a second seal): take the payload back from the earlier chunk's payloads.
+    if (p.payloadJson === '') p.payloadJson = p.src.slice(p.at, p.at + p.len);
+    p.chunk = 0;
+    p.res = undefined;
+    p.sealError = undefined;
+    const json = p.payloadJson;
+    c.pendings.push(p);
+    c.slots.push(t.slot);
+    c.kinds.push(p.kind);
+    c.payloads.push(json);
+    c.lengths.push(json.length);
+    c.bytes.push(p.payloadBytes);
+    c.timestamps.push(p.timestamp);
+    c.chars += json.length;
+    if (c.pendings.length >= CHUNK_APPENDS || c.chars >= CHUNK_CHARS) this.#sendChunk();
+  }
+
+  /** The head the tenant's next append extends: after its latest seal, else its durable head. */
+  #resetOf(t: TenantState): SealReset {
+    const r = t.sealRes;
+    if (r === undefined) return { slot: t.slot, idJson: t.idJson, next: t.size, prev: t.headHex };
+    return { slot: t.slot, idJson: t.idJson, next: r.indices[t.sealI]! + 1, prev: r.hexes.slice(64 * t.sealI, 64 * t.sealI + 64) };
+  }
+
+  /**
+   * Seals the open chunk here, now, when it is small and the worker holds nothing of this log (so
+   * every head is known here). The worker's heads of these tenants are stale afterwards: their
+   * next chunk there starts with a reset. Returns false when the chunk is not for here.
+   */
+  #sealHere(): boolean {
+    const c = this.#chunk;
+    if (this.#local === undefined || this.#inFlight > 0 || c === undefined || c.pendings.length === 0 || c.pendings.length > LOCAL_SEAL_APPENDS) return false;
+    this.#chunk = undefined;
+    const resets: SealReset[] = [];
+    for (const p of c.pendings) {
+      if (p.t.sealGen === -2) continue;
+      p.t.sealGen = -2;
+      resets.push(this.#resetOf(p.t));
+    }
+    const id = _nextChunkId();
+    for (const p of c.pendings) {
+      p.chunk = id;
+      p.t.sealGen = -1;
+    }
+    const r = this.#local.handle({
+      id, resets, drops: [], slots: Int32Array.from(c.slots), kinds: c.kinds, payloads: c.payloads.join(''),
+      payloadLengths: Uint32Array.from(c.lengths), payloadBytes: Uint32Array.from(c.bytes), timestamps: c.timestamps,
+    });
+    this.#inFlight++;
+    this.#sealed(c.pendings, r);
+    return true;
+  }
+
+  /** Sends the open chunk (if it holds anything) and, with it, `drops`. */
+  #sendChunk(drops: number[] = []): void {
+    const c = this.#chunk;
+    if ((c === undefined || (c.pendings.length === 0 && c.resets.length === 0)) && drops.length === 0) return;
+    this.#chunk = undefined;
+    this.#inFlight++;
+    const { pendings, resets, slots, kinds, payloads, lengths, bytes, timestamps } = c ?? newChunk();
+    const id = _nextChunkId();
+    const joined = payloads.join('');
+    for (let i = 0, at = 0; i < pendings.length; i++) {
+      const p = pendings[i]!;
+      p.chunk = id;
+      p.src = joined;
+      p.at = at;
+      p.len = lengths[i]!;
+      at += p.len;
+      p.payloadJson = '';
+    }
+    const chunk: SealChunk = {
+      id, resets, drops, slots: Int32Array.from(slots), kinds, payloads: joined,
+      payloadLengths: Uint32Array.from(lengths), payloadBytes: Uint32Array.from(bytes), timestamps,
+    };
+    this.#sealer.send(chunk, (r) => this.#sealed(pendings, r));
+  }
+
+  /** A chunk came back: its appends that were not sent again since are sealed (or failed). */
+  #sealed(pendings: Pending[], r: SealResult): void {
+    this.#inFlight--;
+    for (let i = 0; i < pendings.length; i++) {
+      const p = pendings[i]!;
+      if (p.chunk !== r.id) continue;
+      if (r.error === undefined) {
+        p.res = r;
+        p.i = i;
+        p.t.sealRes = r;
+        p.t.sealI = i;
+      } else {
+        p.sealError = r.error;
+      }
+    }
+    this.#sealedThrough = r.id;
+    if (this.#sealWaiters.length > 0) {
+      const ready = this.#sealWaiters.filter((w) => w.upTo <= r.id);
+      this.#sealWaiters = this.#sealWaiters.filter((w) => w.upTo > r.id);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  /** Resolves once every chunk up to id `upTo` came back (chunks of a log come back in order). */
+  #sealedUpTo(upTo: number): Promise<void> {
+    if (upTo <= this.#sealedThrough) return Promise.resolve();
+    return new Promise((resolve) => this.#sealWaiters.push({ upTo, resolve }));
+  }
+
+  /**
+   * One tenant's part of a flush, from its sealed appends: the file magic for a new file and the
+   * records (runs of adjacent records of one chunk taken as one piece), their file offsets and
+   * leaves. Throws when an append failed to seal or was sealed on another head (its index is not
+   * the next one): nothing is written then, and the roll-back seals the queued appends again.
+   */
+  #frame(t: TenantState, records: Pending[]): Batch {
+    const n = records.length;
+    const parts: Uint8Array[] = [];
+    const starts = new Float64Array(n);
+    const leaves = new Uint8Array(32 * n);
+    let total = 0;
+    if (t.fileBytes === 0) {
+      parts.push(FILE_MAGIC);
+      total = FILE_MAGIC.length;
+    }
+    let runBuf: Uint8Array | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    for (let r = 0; r < n; r++) {
+      const p = records[r]!;
+      const res = p.res;
+      if (res === undefined) throw new Error(`sealing failed: ${p.sealError ?? 'no result'}`);
+      const index = res.indices[p.i]!;
+      if (index !== t.size + r) throw new Error(`internal: entry ${t.size + r} of ${t.id} was sealed as index ${index}`);
+      const from = res.starts[p.i]!;
+      const to = res.ends[p.i]!;
+      starts[r] = t.fileBytes + total;
+      total += to - from;
+      leaves.set(res.leaves.subarray(32 * p.i, 32 * p.i + 32), 32 * r);
+      if (res.buf === runBuf && from === runEnd) {
+        runEnd = to;
+      } else {
+        if (runBuf !== undefined) parts.push(runBuf.subarray(runStart, runEnd));
+        runBuf = res.buf;
+        runStart = from;
+        runEnd = to;
+      }
+    }
+    if (runBuf !== undefined) parts.push(runBuf.subarray(runStart, runEnd));
+    return { t, records, parts, bytes: total, starts, leaves };
+  }
+
   /** One group commit. Never throws: every append of `work` is resolved or rejected. */
   async #flush(work: { t: TenantState; records: Pending[] }[]): Promise<void> {
     this.#stats.flushes++;
-    let batches: Batch[];
-    try {
-      batches = this.#seal(work);
-    } catch (e) {
-      // Nothing was written: a failure here is a bug, reported to the appends rather than lost.
-      for (const { t, records } of work) await this.#rollBack(t, records, e);
-      return;
+    if (!this.#sealHere()) this.#sendChunk();
+    let upTo = 0;
+    for (const { records } of work) for (const p of records) if (p.chunk > upTo) upTo = p.chunk;
+    await this.#sealedUpTo(upTo);
+    const batches: Batch[] = [];
+    for (const { t, records } of work) {
+      try {
+        batches.push(this.#frame(t, records));
+      } catch (e) {
+        // Nothing was written: a failure here is reported to the appends rather than lost.
+        await this.#rollBack(t, records, e);
+      }
     }
     const errors: unknown[] = await Promise.all(batches.map((b) => this.#writeTenant(b).then(() => undefined, (e: unknown) => e ?? new Error('write failed'))));
     const created = batches.map((_, i) => i).filter((i) => errors[i] === undefined && !batches[i]!.t.dirSynced);
@@ -408,64 +644,14 @@ export class AuditLog {
     }
   }
 
-  /**
-   * Gives the flushed appends their index and prev, frames them into one buffer per tenant and
-   * hashes them: in rounds, entry r of every tenant together (see the file comment).
-   */
-  #seal(work: { t: TenantState; records: Pending[] }[]): Batch[] {
-    const batches: Batch[] = [];
-    const at: number[] = [];
-    const prev: string[] = [];
-    for (const { t, records } of work) {
-      let total = t.fileBytes === 0 ? FILE_MAGIC.length : 0;
-      for (let i = 0; i < records.length; i++) {
-        const p = records[i]!;
-        total += RECORD_HEADER_BYTES + _entryLength(t.size + i, p.kind, p.payloadBytes, t.idJsonBytes);
-      }
-      const buf = Buffer.allocUnsafe(total);
-      if (t.fileBytes === 0) buf.set(FILE_MAGIC, 0);
-      batches.push({ t, records, buf, starts: new Float64Array(records.length), leaves: new Uint8Array(32 * records.length) });
-      at.push(t.fileBytes === 0 ? FILE_MAGIC.length : 0);
-      prev.push(t.headHex);
-    }
-    let active = batches.map((_, i) => i);
-    const views: Buffer[] = [];
-    for (let r = 0; active.length > 0; r++) {
-      views.length = 0;
-      for (const k of active) {
-        const { t, records, buf, starts } = batches[k]!;
-        const p = records[r]!;
-        const index = t.size + r;
-        const start = at[k]!;
-        const bodyAt = start + RECORD_HEADER_BYTES;
-        const length = buf.write(_entryJson(index, p.kind, p.payloadJson, prev[k]!, t.idJson, p.timestamp), bodyAt, 'utf8');
-        if (length !== _entryLength(index, p.kind, p.payloadBytes, t.idJsonBytes)) throw new Error(`internal: entry ${index} of ${t.id} has an unexpected length`);
-        _writeRecordHeader(buf, start, length);
-        starts[r] = t.fileBytes + start;
-        at[k] = bodyAt + length;
-        p.result = { tenant_id: t.id, index, leaf_hash: '', timestamp: p.timestamp };
-        views.push(buf.subarray(bodyAt, bodyAt + length));
-      }
-      const leaves = views.length === 1 ? hashLeaf(views[0]!) : hashLeaves(views);
-      for (let j = 0; j < active.length; j++) {
-        const k = active[j]!;
-        const leaf = leaves.subarray(32 * j, 32 * j + 32);
-        batches[k]!.leaves.set(leaf, 32 * r);
-        prev[k] = batches[k]!.records[r]!.result!.leaf_hash = hex(leaf);
-      }
-      active = active.filter((k) => batches[k]!.records.length > r + 1);
-    }
-    return batches;
-  }
-
   /** Writes a tenant's sealed records at its durable end and syncs them. */
   async #writeTenant(b: Batch): Promise<void> {
-    const { t, buf } = b;
+    const { t, parts, bytes } = b;
     t.users++;
     try {
       const fd = await this.#fd(t);
-      await this.#io.write(fd, buf, t.fileBytes);
-      this.#stats.bytesWritten += buf.length;
+      await this.#io.write(fd, parts, t.fileBytes);
+      this.#stats.bytesWritten += bytes;
       await this.#io.datasync(fd);
       this.#stats.fsyncs++;
     } finally {
@@ -484,16 +670,24 @@ export class AuditLog {
       t.offsets = grown;
     }
     t.offsets.set(starts, t.size);
-    t.fileBytes += b.buf.length;
+    t.fileBytes += b.bytes;
+    const first = t.size;
     t.size += n;
-    t.headHex = records[n - 1]!.result!.leaf_hash;
+    const last = records[n - 1]!;
+    t.headHex = last.res!.hexes.slice(64 * last.i, 64 * last.i + 64);
     this.#stats.appends += n;
-    for (const p of records) p.resolve(p.result!);
+    for (let r = 0; r < n; r++) {
+      const p = records[r]!;
+      const leafHash = p.res!.hexes.slice(64 * p.i, 64 * p.i + 64);
+      p.res = undefined;
+      p.resolve({ tenant_id: t.id, index: first + r, leaf_hash: leafHash, timestamp: p.timestamp });
+    }
   }
 
   /**
-   * A failed flush of `t`: reject its appends and undo the write. Queued appends stay queued (they
-   * are sealed later, on the durable head) unless the undo fails too.
+   * A failed flush of `t`: reject its appends and undo the write. Queued appends stay queued and
+   * are sealed again, on the durable head (their seals extended the failed ones), unless the undo
+   * fails too.
    */
   async #rollBack(t: TenantState, records: Pending[], cause: unknown): Promise<void> {
     let rejected = records;
@@ -515,10 +709,15 @@ export class AuditLog {
       this.#dirty.delete(t);
     }
     t.next -= rejected.length;
-    for (const p of rejected) {
-      const index = p.result?.index;
-      p.reject(ioError(cause, `tenant ${JSON.stringify(t.id)}: an append was not made durable`, t.id, index));
+    for (let r = 0; r < rejected.length; r++) {
+      const p = rejected[r]!;
+      p.res = undefined;
+      // Within the flush, append r would have been entry size + r.
+      p.reject(ioError(cause, `tenant ${JSON.stringify(t.id)}: an append was not made durable`, t.id, r < records.length ? t.size + r : undefined));
     }
+    t.sealGen = -1;
+    t.sealRes = undefined;
+    for (const p of t.queued) this.#toSeal(t, p);
   }
 
   /** The tenant's open fd (opening, creating the file if needed). Callers hold t.users. */
@@ -793,6 +992,9 @@ export class AuditLog {
     this.#closing ??= (async () => {
       await this.#whenIdle();
       await Promise.allSettled([...this.#ops]);
+      // The sealer may forget this log's heads.
+      const slots = [...this.#tenants.values()].filter((t) => t.sealGen !== -1).map((t) => t.slot);
+      if (slots.length > 0) this.#sendChunk(slots);
       await this.#closeFiles();
       await _releaseLock(this.#lock);
       this.#closed = true;

@@ -5,3 +5,5 @@ export { checkTimeZone, dayOf, monthOf } from './calendar.js';
 export type { CalendarPeriod } from './calendar.js';
 export { checkEnvelope, checkTenantId, MAX_TENANT_ID_LENGTH, MAX_PARALLEL_EXPERIMENTS } from './envelope.js';
 export type { BudgetEnvelope, CheckedEnvelope } from './envelope.js';
+export { GcraMeter, checkRateLimit } from './gcra.js';
+export type { RateLimit, RateDecision, CheckedRateLimit } from './gcra.js';

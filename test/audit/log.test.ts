@@ -10,7 +10,7 @@ import {
   AuditLog, nodeLogIo, verifyConsistency, verifyInclusion, type AppendResult, type AuditLogOptions, type LogIo,
 } from '@tenantry/audit';
 import {
-  MAGIC, checkChain, expectAuditError, fileSizes, hex, readTenantFile, rfc6962Root, steppingClock, tenantFile, useTempDirs,
+  MAGIC, checkChain, expectAuditError, fileSizes, gatedFailingSync, hex, readTenantFile, rfc6962Root, steppingClock, tenantFile, useTempDirs,
 } from '../helpers/audit-log.js';
 
 const tempDir = useTempDirs();
@@ -444,23 +444,7 @@ describe('write and fsync failures', () => {
 
   it('seals appends queued behind a failed flush on the durable head', async () => {
     const dir = tempDir();
-    let entered!: () => void;
-    let release!: () => void;
-    const inSync = new Promise<void>((r) => (entered = r));
-    const gate = new Promise<void>((r) => (release = r));
-    let first = true;
-    const io: LogIo = {
-      ...nodeLogIo,
-      async datasync(fd) {
-        if (first) {
-          first = false;
-          entered();
-          await gate;
-          throw fail('fdatasync');
-        }
-        return nodeLogIo.datasync(fd);
-      },
-    };
+    const { io, inSync, release } = gatedFailingSync();
     const log = await open(dir, { io });
     const a = Array.from({ length: 3 }, (_, i) => log.append('acme', { kind: 'k', payload: { batch: 'a', i } }));
     await inSync;

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  AuditLog, _crashSealWorker, nodeLogIo, verifyAuditDir, type AppendResult, type AuditLogOptions, type JsonObject, type LogIo,
+  AuditLog, _crashSealWorker, verifyAuditDir, type AppendResult, type AuditLogOptions, type JsonObject,
 } from '@tenantry/audit';
-import { checkChain, expectAuditError, readTenantFile, rng, steppingClock, tenantFile, useTempDirs } from '../helpers/audit-log.js';
+import { checkChain, expectAuditError, gatedFailingSync, readTenantFile, rng, steppingClock, tenantFile, useTempDirs } from '../helpers/audit-log.js';
 
 const tempDir = useTempDirs();
 const TENANTS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'];
@@ -72,23 +72,7 @@ describe('where appends are sealed', () => {
 
   it('re-seals, on the durable head, appends the worker had sealed behind a failed flush', async () => {
     const dir = tempDir();
-    let entered!: () => void;
-    let release!: () => void;
-    const inSync = new Promise<void>((r) => (entered = r));
-    const gate = new Promise<void>((r) => (release = r));
-    let failing = true;
-    const io: LogIo = {
-      ...nodeLogIo,
-      async datasync(fd) {
-        if (failing) {
-          failing = false;
-          entered();
-          await gate;
-          throw Object.assign(new Error('fdatasync: simulated I/O error'), { code: 'EIO' });
-        }
-        return nodeLogIo.datasync(fd);
-      },
-    };
+    const { io, inSync, release } = gatedFailingSync();
     const log = await open(dir, { io });
     // One tenant, so the failed fsync is the only one of the first flush.
     const first = Array.from({ length: 600 }, (_, i) => log.append('acme', { kind: 'k', payload: { batch: 'a', i } }));

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, expect } from 'vitest';
-import { isAuditError, type AuditError, type AuditErrorCode } from '@tenantry/audit';
+import { isAuditError, nodeLogIo, type AuditError, type AuditErrorCode, type LogIo } from '@tenantry/audit';
 export { rng } from './random.js';
 import { rng } from './random.js';
 
@@ -179,4 +179,29 @@ export async function expectAuditError(run: Promise<unknown> | (() => unknown), 
   if ('tenantId' in expected) expect(e.tenantId, e.message).toBe(expected.tenantId);
   if ('index' in expected) expect(e.index, e.message).toBe(expected.index);
   return e;
+}
+
+/**
+ * An io whose first fdatasync blocks until release() and then fails with a simulated EIO; `inSync`
+ * resolves once that fdatasync has started. Every other call goes to nodeLogIo.
+ */
+export function gatedFailingSync(): { io: LogIo; inSync: Promise<void>; release: () => void } {
+  let entered!: () => void;
+  let release!: () => void;
+  const inSync = new Promise<void>((r) => (entered = r));
+  const gate = new Promise<void>((r) => (release = r));
+  let first = true;
+  const io: LogIo = {
+    ...nodeLogIo,
+    async datasync(fd) {
+      if (first) {
+        first = false;
+        entered();
+        await gate;
+        throw Object.assign(new Error('fdatasync: simulated I/O error'), { code: 'EIO' });
+      }
+      return nodeLogIo.datasync(fd);
+    },
+  };
+  return { io, inSync, release };
 }

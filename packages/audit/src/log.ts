@@ -127,6 +127,14 @@ interface Batch {
   leaves: Uint8Array;
 }
 
+/** The sealer's message for an open chunk: `resets` apply before its appends, `drops` after. */
+function chunkMessage(c: OpenChunk, id: number, payloads: string, resets: SealReset[], drops: number[]): SealChunk {
+  return {
+    id, resets, drops, slots: Int32Array.from(c.slots), kinds: c.kinds, payloads,
+    payloadLengths: Uint32Array.from(c.lengths), payloadBytes: Uint32Array.from(c.bytes), timestamps: c.timestamps,
+  };
+}
+
 const newChunk = (): OpenChunk => ({ pendings: [], resets: [], slots: [], kinds: [], payloads: [], lengths: [], bytes: [], timestamps: [], chars: 0 });
 
 interface TenantState {
@@ -495,10 +503,7 @@ export class AuditLog {
       p.chunk = id;
       p.t.sealGen = -1;
     }
-    const r = this.#local.handle({
-      id, resets, drops: [], slots: Int32Array.from(c.slots), kinds: c.kinds, payloads: c.payloads.join(''),
-      payloadLengths: Uint32Array.from(c.lengths), payloadBytes: Uint32Array.from(c.bytes), timestamps: c.timestamps,
-    });
+    const r = this.#local.handle(chunkMessage(c, id, c.payloads.join(''), resets, []));
     this.#inFlight++;
     this.#sealed(c.pendings, r);
     return true;
@@ -510,9 +515,10 @@ export class AuditLog {
     if ((c === undefined || (c.pendings.length === 0 && c.resets.length === 0)) && drops.length === 0) return;
     this.#chunk = undefined;
     this.#inFlight++;
-    const { pendings, resets, slots, kinds, payloads, lengths, bytes, timestamps } = c ?? newChunk();
+    const chunk = c ?? newChunk();
+    const { pendings, lengths } = chunk;
     const id = _nextChunkId();
-    const joined = payloads.join('');
+    const joined = chunk.payloads.join('');
     for (let i = 0, at = 0; i < pendings.length; i++) {
       const p = pendings[i]!;
       p.chunk = id;
@@ -522,11 +528,7 @@ export class AuditLog {
       at += p.len;
       p.payloadJson = '';
     }
-    const chunk: SealChunk = {
-      id, resets, drops, slots: Int32Array.from(slots), kinds, payloads: joined,
-      payloadLengths: Uint32Array.from(lengths), payloadBytes: Uint32Array.from(bytes), timestamps,
-    };
-    this.#sealer.send(chunk, (r) => this.#sealed(pendings, r));
+    this.#sealer.send(chunkMessage(chunk, id, joined, chunk.resets, drops), (r) => this.#sealed(pendings, r));
   }
 
   /** A chunk came back: its appends that were not sent again since are sealed (or failed). */

@@ -68,6 +68,12 @@ interface Head {
   prev: string;
 }
 
+/** The result of a chunk that could not be sealed. */
+export function _failedSeal(id: number, error: string): SealResult {
+  const empty = new Uint32Array(0);
+  return { id, buf: new Uint8Array(0), starts: empty, ends: empty, indices: new Float64Array(0), leaves: new Uint8Array(0), hexes: '', error };
+}
+
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The tenant heads of one sealer and the sealing itself. */
@@ -85,11 +91,7 @@ export class SealState {
       return result;
     } catch (e) {
       for (const s of chunk.drops) this.#heads.delete(s);
-      const empty = new Uint32Array(0);
-      return {
-        id: chunk.id, buf: new Uint8Array(0), starts: empty, ends: empty, indices: new Float64Array(0), leaves: new Uint8Array(0), hexes: '',
-        error: e instanceof Error ? e.message : String(e),
-      };
+      return _failedSeal(chunk.id, e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -121,15 +123,17 @@ export class SealState {
       g.push(i);
       payloadAt[i] = at;
       at += payloadLengths[i]!;
-      total += RECORD_HEADER_BYTES + _entryLength(indices[i]!, kinds[i]!, payloadBytes[i]!, head.idJsonBytes);
+      ends[i] = RECORD_HEADER_BYTES + _entryLength(indices[i]!, kinds[i]!, payloadBytes[i]!, head.idJsonBytes);
+      total += ends[i]!;
     }
     // Its own ArrayBuffer (never the shared pool's): the worker transfers it.
     const buf = Buffer.allocUnsafeSlow(total);
     let at = 0;
     for (const g of groups.values()) {
       for (const i of g) {
+        // ends[i] holds the record's length until here.
         starts[i] = at;
-        at += RECORD_HEADER_BYTES + _entryLength(indices[i]!, kinds[i]!, payloadBytes[i]!, this.#heads.get(slots[i]!)!.idJsonBytes);
+        at += ends[i]!;
         ends[i] = at;
       }
     }

@@ -9,7 +9,7 @@
 // generation changes, and the next chunk starts a new worker: the logs then reset their heads.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SealState, type SealChunk, type SealResult } from './seal.js';
+import { SealState, _failedSeal, type SealChunk, type SealResult } from './seal.js';
 
 export type SealerKind = 'worker' | 'inline';
 
@@ -31,11 +31,6 @@ export function _nextChunkId(): number {
 /** A process-unique tenant slot. */
 export function _nextSlot(): number {
   return nextSlot++;
-}
-
-function failed(chunk: SealChunk, error: string): SealResult {
-  const empty = new Uint32Array(0);
-  return { id: chunk.id, buf: new Uint8Array(0), starts: empty, ends: empty, indices: new Float64Array(0), leaves: new Uint8Array(0), hexes: '', error };
 }
 
 /** Seals on the calling thread, one chunk per macrotask (setImmediate keeps them in order). */
@@ -103,7 +98,7 @@ class WorkerSealer implements Sealer {
     const lost = this.#inFlight.slice(this.#head);
     this.#inFlight = [];
     this.#head = 0;
-    for (const f of lost) f.done(failed(f.chunk, e.message));
+    for (const f of lost) f.done(_failedSeal(f.chunk.id, e.message));
   }
 
   /** Stops the worker as if it had crashed (tests of the recovery path). */

@@ -58,4 +58,15 @@ describe('GCRA', () => {
     for (const [v, field] of bad) expectCodedError(() => checkRateLimit(v), isQuotaError, 'INVALID_ARGUMENT', field);
     expectCodedError(() => new GcraMeter({ limit: 1, windowMs: 0 }), isQuotaError, 'INVALID_ARGUMENT', 'rateLimit.windowMs');
   });
+
+  it('refuses a bad key, time or cost with INVALID_ARGUMENT naming it, taking nothing', () => {
+    const m = new GcraMeter({ limit: 1, windowMs: 1000 });
+    const bad: [() => unknown, string][] = [
+      [() => m.take(7 as unknown as string, 0), 'key'], [() => m.take('a', NaN), 'now'], [() => m.take('a', Infinity), 'now'],
+      [() => m.take('a', 0, -1), 'cost'], [() => m.take('a', 0, NaN), 'cost'], [() => m.take('a', 0, '1' as unknown as number), 'cost'],
+    ];
+    for (const [fn, field] of bad) expectCodedError(fn, isQuotaError, 'INVALID_ARGUMENT', field);
+    expect(m.size).toBe(0);
+    expect(m.take('a', 0).ok).toBe(true);
+  });
 });

@@ -81,9 +81,15 @@ export class GcraMeter {
 
   /**
    * Takes `cost` units for `key` at `now` (milliseconds) if the limit allows; a denial takes nothing.
-   * Preconditions: `now` is finite, `cost` a non-negative finite number (the quota checks both).
+   * @throws QuotaError INVALID_ARGUMENT naming `key` (not a string), `now` (not finite) or `cost`
+   *   (negative or not finite).
    */
   take(key: string, now: number, cost = 1): RateDecision {
+    if (typeof key !== 'string') throw new QuotaError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`, { field: 'key' });
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new QuotaError('INVALID_ARGUMENT', `now must be finite milliseconds, got ${String(now)}`, { field: 'now' });
+    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+      throw new QuotaError('INVALID_ARGUMENT', `cost must be a non-negative finite number, got ${String(cost)}`, { field: 'cost' });
+    }
     const { intervalMs, toleranceMs } = this.limit;
     const tat = Math.max(this.#tat.get(key) ?? now, now);
     const next = tat + cost * intervalMs;

@@ -23,3 +23,11 @@ export function expectCodedError(fn: () => unknown, guard: (e: unknown) => boole
     expect(e.message).toContain(field);
   }
 }
+
+/** As expectCodedError, for a promise that must reject. */
+export async function expectCodedRejection(p: Promise<unknown>, guard: (e: unknown) => boolean, code: string, field?: string): Promise<void> {
+  const caught = await p.then(() => undefined, (e: unknown) => e);
+  expectCodedError(() => {
+    throw caught;
+  }, guard, code, field);
+}

@@ -9,7 +9,11 @@ export type QuotaErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_AMOUNT'
   | 'INVALID_TENANT_ID'
-  | 'INVALID_TIMEZONE';
+  | 'INVALID_TIMEZONE'
+  /** freeze, unfreeze or usage of a tenant that has no envelope. */
+  | 'UNKNOWN_TENANT'
+  /** The store could not be reached (settle, release, setEnvelope…: retry; settle is idempotent by id). */
+  | 'STORE_UNAVAILABLE';
 
 const BRAND = Symbol.for('@tenantry/error');
 

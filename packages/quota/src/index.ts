@@ -7,3 +7,12 @@ export { checkEnvelope, checkTenantId, MAX_TENANT_ID_LENGTH, MAX_PARALLEL_EXPERI
 export type { BudgetEnvelope, CheckedEnvelope } from './envelope.js';
 export { GcraMeter, checkRateLimit } from './gcra.js';
 export type { RateLimit, RateDecision, CheckedRateLimit } from './gcra.js';
+export { createQuota } from './quota.js';
+export type {
+  Quota, QuotaOptions, QuotaRateLimits, QuotaEvent, ReserveRequest, ReserveResult, SettleResult, ReleaseResult,
+  Usage, PeriodUsage, Domain,
+} from './quota.js';
+export { memoryStore } from './memory-store.js';
+export type { QuotaStore, DenyReason } from './store.js';
+export { redisStore } from './redis-store.js';
+export type { RedisStoreOptions, RedisConnection } from './redis-store.js';

@@ -1,0 +1,319 @@
+// memoryStore(): the embedded default. Every number lives in this process; each operation runs to the end
+// without awaiting, so it is atomic with respect to every other caller in the process (JavaScript runs one
+// callback at a time). Semantics as documented in store.ts; redis-store.ts implements the same in Lua.
+//
+// Costs per operation are O(1) amortised: periods and experiments are objects the reservation points at
+// (no key building on the hot path); open reservations sit in one insertion-ordered Map per TTL, so with a
+// monotonic clock the oldest of each TTL expires first and a sweep stops at the first one still open;
+// closed reservations are remembered in two generations of `retainMs` each (so for retainMs to 2 × retainMs).
+import type { CheckedEnvelope } from './envelope.js';
+import type {
+  Amounts, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome,
+  SettleOp, SettleOutcome, UsageOp,
+} from './store.js';
+
+interface Reservation {
+  readonly id: string;
+  readonly micros: number;
+  /** The day and month accounts (simulation: day is null and month is the simulation month). */
+  readonly day: Amounts | null;
+  readonly month: Amounts;
+  readonly exp: Amounts | null;
+  readonly experimentId: string | null;
+  readonly simulation: boolean;
+  readonly expiresAt: number;
+  readonly queue: Map<string, Reservation>;
+}
+
+/** A closed reservation: expired (can still be settled late), or settled / released (repeats are duplicates). */
+type Closed = Reservation | 'closed';
+
+class TenantState {
+  env: CheckedEnvelope;
+  frozen: string | null = null;
+  readonly days = new Map<string, Amounts>();
+  readonly months = new Map<string, Amounts>();
+  readonly sims = new Map<string, Amounts>();
+  readonly exps = new Map<string, Amounts>();
+  readonly running = new Set<string>();
+  readonly open = new Map<string, Reservation>();
+  readonly queues = new Map<number, Map<string, Reservation>>();
+  closed = new Map<string, Closed>();
+  closedOld = new Map<string, Closed>();
+  closedSince = -Infinity;
+  // Prod traffic: fixed window `bucket` (index), its counts, and the previous window's.
+  bucket = -Infinity;
+  total = 0;
+  exper = 0;
+  prevTotal = 0;
+  prevExper = 0;
+  readonly tat = new Map<string, number>();
+
+  constructor(env: CheckedEnvelope) {
+    this.env = env;
+  }
+}
+
+function account(map: Map<string, Amounts>, key: string): Amounts {
+  let a = map.get(key);
+  if (a === undefined) {
+    // A new period: forget the finished ones that hold nothing (reservations keep their own reference).
+    for (const [k, old] of map) if (old.held === 0) map.delete(k);
+    a = { spent: 0, held: 0 };
+    map.set(key, a);
+  }
+  return a;
+}
+
+function experiment(t: TenantState, id: string): Amounts {
+  let a = t.exps.get(id);
+  if (a === undefined) t.exps.set(id, (a = { spent: 0, held: 0 }));
+  return a;
+}
+
+function rotate(t: TenantState, now: number, retainMs: number): void {
+  if (now - t.closedSince < retainMs) return;
+  t.closedOld = now - t.closedSince >= 2 * retainMs ? new Map() : t.closed;
+  t.closed = new Map();
+  t.closedSince = now;
+  for (const [k, tat] of t.tat) if (tat <= now) t.tat.delete(k);
+}
+
+function closedGet(t: TenantState, id: string): Closed | undefined {
+  return t.closed.get(id) ?? t.closedOld.get(id);
+}
+
+function unhold(r: Reservation): void {
+  if (r.day !== null) r.day.held -= r.micros;
+  r.month.held -= r.micros;
+  if (r.exp !== null) r.exp.held -= r.micros;
+}
+
+function sweep(t: TenantState, now: number, retainMs: number): void {
+  rotate(t, now, retainMs);
+  for (const queue of t.queues.values()) {
+    for (const r of queue.values()) {
+      if (r.expiresAt > now) break;
+      queue.delete(r.id);
+      t.open.delete(r.id);
+      unhold(r);
+      t.closed.set(r.id, r);
+    }
+  }
+}
+
+/** Moves the prod-traffic window to `now`'s bucket. */
+function roll(t: TenantState, now: number, windowMs: number): void {
+  const bucket = Math.floor(now / windowMs);
+  if (bucket === t.bucket) return;
+  if (bucket === t.bucket + 1) {
+    t.prevTotal = t.total;
+    t.prevExper = t.exper;
+  } else {
+    t.prevTotal = 0;
+    t.prevExper = 0;
+  }
+  t.total = 0;
+  t.exper = 0;
+  t.bucket = bucket;
+}
+
+/** Sliding-window estimate: the previous bucket weighted by the part of it still inside the window. */
+function estimate(t: TenantState, now: number, windowMs: number): { total: number; exper: number } {
+  const weight = 1 - (now - t.bucket * windowMs) / windowMs;
+  return { total: t.prevTotal * weight + t.total, exper: t.prevExper * weight + t.exper };
+}
+
+class MemoryStore implements QuotaStore {
+  readonly kind = 'memory';
+  readonly #tenants = new Map<string, TenantState>();
+
+  async putEnvelope(env: CheckedEnvelope): Promise<void> {
+    const t = this.#tenants.get(env.tenantId);
+    if (t === undefined) this.#tenants.set(env.tenantId, new TenantState(env));
+    else t.env = env;
+  }
+
+  async timeZone(tenantId: string): Promise<string | null> {
+    return this.#tenants.get(tenantId)?.env.timeZone ?? null;
+  }
+
+  reserve(op: ReserveOp): ReserveOutcome {
+    const t = this.#tenants.get(op.tenantId);
+    if (t === undefined) return { ok: false, reason: 'UNKNOWN_TENANT' };
+    const env = t.env;
+    if (env.timeZone !== op.timeZone) return { ok: false, reason: 'STALE_ZONE' };
+    const { now, micros } = op;
+    sweep(t, now, op.retainMs);
+    if (t.frozen !== null) return { ok: false, reason: 'FROZEN' };
+    if (op.experimentId !== null && !t.running.has(op.experimentId)) return { ok: false, reason: 'EXPERIMENT_NOT_RUNNING' };
+    if (op.prod) {
+      roll(t, now, op.prodWindowMs);
+      if (op.experimentId !== null) {
+        const e = estimate(t, now, op.prodWindowMs);
+        if ((e.exper + 1) * 100 > env.maxProdTrafficPct * (e.total + 1)) return { ok: false, reason: 'PROD_TRAFFIC' };
+      }
+    }
+    let day: Amounts | null = null;
+    let month: Amounts;
+    if (op.simulation) {
+      month = account(t.sims, op.month);
+      if (month.spent + month.held + micros > env.simulationMicros) return { ok: false, reason: 'SIMULATION_CAP', retryAfterMs: op.monthEnd - now };
+    } else {
+      day = account(t.days, op.day);
+      if (day.spent + day.held + micros > env.dailyMicros) return { ok: false, reason: 'DAILY_CAP', retryAfterMs: op.dayEnd - now };
+      month = account(t.months, op.month);
+      if (month.spent + month.held + micros > env.monthlyMicros) return { ok: false, reason: 'MONTHLY_CAP', retryAfterMs: op.monthEnd - now };
+    }
+    let exp: Amounts | null = null;
+    if (op.experimentId !== null) {
+      exp = experiment(t, op.experimentId);
+      if (exp.spent + exp.held + micros > env.experimentCapMicros) return { ok: false, reason: 'EXPERIMENT_CAP' };
+    }
+    // Rate limits last: a reservation refused for any reason takes no rate units.
+    const gcra = op.gcra;
+    let retry = 0;
+    for (let i = 0; i < gcra.length; i++) {
+      const g = gcra[i]!;
+      const tat = Math.max(t.tat.get(g.key) ?? now, now);
+      const allowAt = tat + g.cost * g.intervalMs - g.toleranceMs;
+      if (now < allowAt) retry = Math.max(retry, g.cost * g.intervalMs <= g.toleranceMs ? allowAt - now : Infinity);
+    }
+    if (retry > 0) return retry === Infinity ? { ok: false, reason: 'RATE_LIMIT' } : { ok: false, reason: 'RATE_LIMIT', retryAfterMs: Math.ceil(retry) };
+    for (let i = 0; i < gcra.length; i++) {
+      const g = gcra[i]!;
+      t.tat.set(g.key, Math.max(t.tat.get(g.key) ?? now, now) + g.cost * g.intervalMs);
+    }
+    if (op.prod) {
+      t.total++;
+      if (op.experimentId !== null) t.exper++;
+    }
+    if (day !== null) day.held += micros;
+    month.held += micros;
+    if (exp !== null) exp.held += micros;
+    const ttl = op.expiresAt - now;
+    let queue = t.queues.get(ttl);
+    if (queue === undefined) t.queues.set(ttl, (queue = new Map()));
+    const r: Reservation = { id: op.id, micros, day, month, exp, experimentId: op.experimentId, simulation: op.simulation, expiresAt: op.expiresAt, queue };
+    queue.set(op.id, r);
+    t.open.set(op.id, r);
+    return { ok: true };
+  }
+
+  settle(op: SettleOp): SettleOutcome {
+    const t = this.#tenants.get(op.tenantId);
+    if (t === undefined) return { status: 'unknown' };
+    rotate(t, op.now, op.retainMs);
+    let r: Reservation | undefined = t.open.get(op.id);
+    let late = false;
+    if (r !== undefined) {
+      t.open.delete(op.id);
+      r.queue.delete(op.id);
+      unhold(r);
+    } else {
+      const c = closedGet(t, op.id);
+      if (c === 'closed') return { status: 'duplicate' };
+      if (c !== undefined) {
+        r = c;
+        late = true;
+      } else {
+        const f = op.fallback;
+        if (f === undefined) return { status: 'unknown' };
+        r = {
+          id: op.id, micros: f.micros, day: f.simulation ? null : account(t.days, f.day),
+          month: account(f.simulation ? t.sims : t.months, f.month),
+          exp: f.experimentId === null ? null : experiment(t, f.experimentId), experimentId: f.experimentId,
+          simulation: f.simulation, expiresAt: op.now, queue: new Map(),
+        };
+      }
+    }
+    const micros = op.micros;
+    if (r.day !== null) r.day.spent += micros;
+    r.month.spent += micros;
+    if (r.exp !== null) r.exp.spent += micros;
+    t.closed.set(op.id, 'closed');
+    t.closedOld.delete(op.id);
+    const overrun = micros > r.micros;
+    const froze = overrun && op.freezeOnOverrun && t.frozen === null;
+    if (froze) t.frozen = 'OVERRUN';
+    return { status: 'settled', reservedMicros: r.micros, chargedMicros: micros, overrun, late, simulation: r.simulation, experimentId: r.experimentId, froze };
+  }
+
+  release(op: ReleaseOp): ReleaseOutcome {
+    const t = this.#tenants.get(op.tenantId);
+    if (t === undefined) return { status: 'unknown' };
+    rotate(t, op.now, op.retainMs);
+    const r = t.open.get(op.id);
+    if (r === undefined) {
+      const c = closedGet(t, op.id);
+      if (c === undefined) return { status: 'unknown' };
+      // Releasing an expired reservation only closes it: its amount has already returned.
+      t.closed.set(op.id, 'closed');
+      t.closedOld.delete(op.id);
+      return c === 'closed' ? { status: 'duplicate' } : { status: 'released', reservedMicros: c.micros };
+    }
+    t.open.delete(op.id);
+    r.queue.delete(op.id);
+    unhold(r);
+    t.closed.set(op.id, 'closed');
+    return { status: 'released', reservedMicros: r.micros };
+  }
+
+  async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) return { ok: false, reason: 'UNKNOWN_TENANT' };
+    if (t.running.has(experimentId)) return { ok: true, started: false };
+    if (t.frozen !== null) return { ok: false, reason: 'FROZEN' };
+    if (t.running.size >= t.env.maxParallelExperiments) return { ok: false, reason: 'MAX_PARALLEL' };
+    t.running.add(experimentId);
+    return { ok: true, started: true };
+  }
+
+  async endExperiment(tenantId: string, experimentId: string): Promise<boolean> {
+    return this.#tenants.get(tenantId)?.running.delete(experimentId) ?? false;
+  }
+
+  async runningExperiments(tenantId: string): Promise<string[]> {
+    return [...(this.#tenants.get(tenantId)?.running ?? [])].sort();
+  }
+
+  async setFrozen(tenantId: string, reason: string | null): Promise<boolean> {
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) return false;
+    t.frozen = reason;
+    return true;
+  }
+
+  async usage(op: UsageOp): Promise<RawUsage | null> {
+    const t = this.#tenants.get(op.tenantId);
+    if (t === undefined) return null;
+    sweep(t, op.now, op.retainMs);
+    roll(t, op.now, op.prodWindowMs);
+    const e = estimate(t, op.now, op.prodWindowMs);
+    const copy = (a: Amounts | undefined): Amounts => ({ spent: a?.spent ?? 0, held: a?.held ?? 0 });
+    const ids = new Set([...t.exps.keys(), ...t.running]);
+    return {
+      envelope: t.env,
+      frozen: t.frozen,
+      day: copy(t.days.get(op.day)),
+      month: copy(t.months.get(op.month)),
+      simulation: copy(t.sims.get(op.month)),
+      experiments: [...ids].sort().map((id) => ({ id, running: t.running.has(id), ...copy(t.exps.get(id)) })),
+      prodRequests: e.total,
+      experimentProdRequests: e.exper,
+      openReservations: t.open.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: the numbers go with the process.
+  }
+}
+
+/**
+ * The embedded default store: in this process, atomic per operation, lost when the process ends.
+ * @example const quota = createQuota({ store: memoryStore() });
+ */
+export function memoryStore(): QuotaStore {
+  return new MemoryStore();
+}

@@ -1,0 +1,286 @@
+// redisStore(...): the quota's numbers in Redis, shared by every node (DESIGN.md, federation over Redis).
+//
+// Each operation is a Lua script (redis-lua.ts), so check-and-charge across every cap is one atomic step
+// in Redis whatever the number of nodes. Operations for one tenant issued in the same tick travel in one
+// script call (batching: one round trip and one script run for many reservations and settlements, each
+// still applied atomically and in order); batches for different tenants are pipelined by ioredis.
+//
+// Fail closed: commands are not queued while Redis is unreachable (enableOfflineQueue: false) and time out
+// after `commandTimeoutMs`, so the quota denies with STORE_UNAVAILABLE at once instead of waiting. Money
+// is not lost across a reconnect: a settlement is acknowledged only when Redis answered, and a retried
+// settlement of the same id is answered `duplicate` (settle is idempotent by reservation id). A reservation
+// whose answer was lost holds its amount until its TTL.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { CheckedEnvelope } from './envelope.js';
+import { QuotaError } from './errors.js';
+import { BATCH_LUA, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
+import type {
+  ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp,
+  SettleOutcome, UsageOp, DenyReason,
+} from './store.js';
+
+export interface RedisStoreOptions {
+  /** Prefix of every key (default "tenantry:quota:"). */
+  prefix?: string;
+  /** A command without an answer after this long fails (store unavailable; default 2000). */
+  commandTimeoutMs?: number;
+  /** Most operations in one script call (default 256). */
+  maxBatch?: number;
+}
+
+export type RedisConnection = { url: string } | { client: Redis };
+
+const KEY_NAMES = ['env', 'acc', 'run', 'res', 'exp', 'closed', 'gc', 'pw', 'g'] as const;
+
+interface Pending {
+  args: string[];
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+interface Batch {
+  keys: string[];
+  ops: Pending[];
+}
+
+type Scripted = Redis & {
+  tenantryBatch(...a: string[]): Promise<unknown[]>;
+  tenantryStart(...a: string[]): Promise<string>;
+  tenantryFreeze(...a: string[]): Promise<number>;
+  tenantryUsage(...a: string[]): Promise<unknown[] | null>;
+};
+
+function argument(field: string, message: string): QuotaError {
+  return new QuotaError('INVALID_ARGUMENT', `${field} ${message}`, { field });
+}
+
+class RedisStore implements QuotaStore {
+  readonly kind = 'redis';
+  readonly #redis: Scripted;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #maxBatch: number;
+  #batches = new Map<string, Batch>();
+  #scheduled = false;
+  #closed = false;
+
+  constructor(conn: RedisConnection, o: Required<RedisStoreOptions>) {
+    this.#prefix = o.prefix;
+    this.#maxBatch = o.maxBatch;
+    if ('client' in conn) {
+      this.#redis = conn.client as Scripted;
+      this.#owned = false;
+    } else {
+      const options: RedisOptions = { enableOfflineQueue: false, commandTimeout: o.commandTimeoutMs, maxRetriesPerRequest: 0, lazyConnect: true };
+      this.#redis = new Redis(conn.url, options) as Scripted;
+      // Errors surface on the commands (as STORE_UNAVAILABLE); the connection keeps retrying.
+      this.#redis.on('error', () => {});
+      this.#owned = true;
+    }
+    this.#redis.defineCommand('tenantryBatch', { numberOfKeys: KEY_NAMES.length, lua: BATCH_LUA });
+    this.#redis.defineCommand('tenantryStart', { numberOfKeys: KEY_NAMES.length, lua: START_EXPERIMENT_LUA });
+    this.#redis.defineCommand('tenantryFreeze', { numberOfKeys: KEY_NAMES.length, lua: SET_FROZEN_LUA });
+    this.#redis.defineCommand('tenantryUsage', { numberOfKeys: KEY_NAMES.length, lua: USAGE_LUA });
+  }
+
+  /** The client, connected: the first use connects (waiting up to the command timeout); later outages fail at once. */
+  async #client(): Promise<Scripted> {
+    const r = this.#redis;
+    if (this.#closed) throw new Error('the store is closed');
+    if (r.status === 'wait') await r.connect();
+    else if (r.status === 'connecting' || r.status === 'connect') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => done(new Error('Redis did not become ready in time')), r.options.commandTimeout ?? 2000);
+        const ready = (): void => done();
+        const fail = (e: Error): void => done(e);
+        function done(e?: Error): void {
+          clearTimeout(timer);
+          r.off('ready', ready);
+          r.off('error', fail);
+          if (e === undefined) resolve();
+          else reject(e);
+        }
+        r.once('ready', ready);
+        r.once('error', fail);
+      });
+    }
+    return r;
+  }
+
+  #keys(tenantId: string): string[] {
+    const tag = `${this.#prefix}{${encodeURIComponent(tenantId)}}:`;
+    return KEY_NAMES.map((k) => tag + k);
+  }
+
+  /** Queues one operation for the tenant's next batch. */
+  #enqueue(tenantId: string, args: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let b = this.#batches.get(tenantId);
+      if (b === undefined) this.#batches.set(tenantId, (b = { keys: this.#keys(tenantId), ops: [] }));
+      b.ops.push({ args, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        process.nextTick(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const batches = this.#batches;
+    this.#batches = new Map();
+    this.#client().then(
+      (r) => {
+        for (const b of batches.values()) {
+          for (let i = 0; i < b.ops.length; i += this.#maxBatch) this.#send(r, b.keys, b.ops.slice(i, i + this.#maxBatch));
+        }
+      },
+      (e: unknown) => {
+        for (const b of batches.values()) for (const p of b.ops) p.reject(e);
+      },
+    );
+  }
+
+  #send(r: Scripted, keys: string[], ops: Pending[]): void {
+    const args: string[] = [];
+    for (const p of ops) for (const a of p.args) args.push(a);
+    r.tenantryBatch(...keys, ...args).then(
+      (results) => {
+        for (let i = 0; i < ops.length; i++) ops[i]!.resolve(results[i]);
+      },
+      (e: unknown) => {
+        for (const p of ops) p.reject(e);
+      },
+    );
+  }
+
+  async putEnvelope(env: CheckedEnvelope): Promise<void> {
+    const r = await this.#client();
+    await r.hset(this.#keys(env.tenantId)[0]!, {
+      tz: env.timeZone, d: env.dailyMicros, m: env.monthlyMicros, x: env.experimentCapMicros, p: env.maxParallelExperiments,
+      pct: env.maxProdTrafficPct, s: env.simulationMicros, tenant: env.tenantId,
+    });
+  }
+
+  async timeZone(tenantId: string): Promise<string | null> {
+    const r = await this.#client();
+    return r.hget(this.#keys(tenantId)[0]!, 'tz');
+  }
+
+  async reserve(op: ReserveOp): Promise<ReserveOutcome> {
+    const args = [
+      'R', op.id, String(op.micros), String(op.now), String(op.expiresAt), op.timeZone, op.day, op.month, op.simulation ? '1' : '0',
+      op.experimentId ?? '', op.prod ? '1' : '0', String(op.prodWindowMs), String(op.retainMs), String(op.dayEnd), String(op.monthEnd),
+      String(op.gcra.length),
+    ];
+    for (const g of op.gcra) args.push(g.key, String(g.intervalMs), String(g.toleranceMs), String(g.cost));
+    const res = (await this.#enqueue(op.tenantId, args)) as [number, string?, number?];
+    if (res[0] === 1) return { ok: true };
+    const reason = res[1] as DenyReason | 'STALE_ZONE';
+    return res[2] === undefined || res[2] < 0 ? { ok: false, reason } : { ok: false, reason, retryAfterMs: res[2] };
+  }
+
+  async settle(op: SettleOp): Promise<SettleOutcome> {
+    const args = ['S', op.id, String(op.micros), String(op.now), String(op.retainMs), op.freezeOnOverrun ? '1' : '0'];
+    const f = op.fallback;
+    if (f === undefined) args.push('0');
+    else args.push('1', String(f.micros), f.simulation ? '1' : '0', f.day, f.month, f.experimentId ?? '');
+    const res = (await this.#enqueue(op.tenantId, args)) as [string, number, number, number, number, string];
+    if (res[0] === 'D') return { status: 'duplicate' };
+    if (res[0] === 'U') return { status: 'unknown' };
+    return {
+      status: 'settled', reservedMicros: res[1], chargedMicros: op.micros, overrun: op.micros > res[1], late: res[2] === 1,
+      froze: res[3] === 1, simulation: res[4] === 1, experimentId: res[5] === '' ? null : res[5],
+    };
+  }
+
+  async release(op: ReleaseOp): Promise<ReleaseOutcome> {
+    const res = (await this.#enqueue(op.tenantId, ['L', op.id, String(op.now), String(op.retainMs)])) as [string, number];
+    if (res[0] === 'D') return { status: 'duplicate' };
+    if (res[0] === 'U') return { status: 'unknown' };
+    return { status: 'released', reservedMicros: res[1] };
+  }
+
+  async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {
+    const r = await this.#client();
+    const res = await r.tenantryStart(...this.#keys(tenantId), experimentId);
+    if (res === 'S') return { ok: true, started: true };
+    if (res === 'R') return { ok: true, started: false };
+    return { ok: false, reason: res as 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' };
+  }
+
+  async endExperiment(tenantId: string, experimentId: string): Promise<boolean> {
+    const r = await this.#client();
+    return (await r.srem(this.#keys(tenantId)[2]!, experimentId)) === 1;
+  }
+
+  async runningExperiments(tenantId: string): Promise<string[]> {
+    const r = await this.#client();
+    return (await r.smembers(this.#keys(tenantId)[2]!)).sort();
+  }
+
+  async setFrozen(tenantId: string, reason: string | null): Promise<boolean> {
+    const r = await this.#client();
+    return (await r.tenantryFreeze(...this.#keys(tenantId), reason ?? '')) === 1;
+  }
+
+  async usage(op: UsageOp): Promise<RawUsage | null> {
+    const r = await this.#client();
+    const keys = this.#keys(op.tenantId);
+    const [raw, env] = await Promise.all([
+      r.tenantryUsage(...keys, String(op.now), op.day, op.month, String(op.prodWindowMs), String(op.retainMs)),
+      r.hgetall(keys[0]!),
+    ]);
+    if (raw === null || env.tz === undefined) return null;
+    const [frozen, ds, dh, ms, mh, ss, sh, exps, total, exper, open] = raw as [
+      string | null, number, number, number, number, number, number, Array<[string, number, number, number]>, string, string, number,
+    ];
+    return {
+      envelope: {
+        tenantId: op.tenantId, timeZone: env.tz, dailyMicros: Number(env.d), monthlyMicros: Number(env.m), experimentCapMicros: Number(env.x),
+        maxParallelExperiments: Number(env.p), maxProdTrafficPct: Number(env.pct), simulationMicros: Number(env.s),
+      },
+      frozen,
+      day: { spent: ds, held: dh },
+      month: { spent: ms, held: mh },
+      simulation: { spent: ss, held: sh },
+      experiments: exps.map(([id, running, spent, held]) => ({ id, running: running === 1, spent, held })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      prodRequests: Number(total),
+      experimentProdRequests: Number(exper),
+      openReservations: open,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) {
+      this.#redis.disconnect();
+    }
+  }
+}
+
+/**
+ * A store in Redis, shared by every node that points at it.
+ * @param conn `{ url }` (the store makes and owns its connection) or `{ client }` (an ioredis client of yours;
+ *   left open by close()).
+ * @throws QuotaError INVALID_ARGUMENT naming the field at fault.
+ * @example const quota = createQuota({ store: redisStore({ url: 'redis://127.0.0.1:6379' }) });
+ */
+export function redisStore(conn: RedisConnection, options: RedisStoreOptions = {}): QuotaStore {
+  if (typeof conn !== 'object' || conn === null) throw argument('connection', 'must be { url } or { client }');
+  if ('client' in conn) {
+    if (!(conn.client instanceof Redis)) throw argument('connection.client', 'must be an ioredis client');
+  } else if (typeof (conn as { url?: unknown }).url !== 'string' || !/^rediss?:\/\//.test((conn as { url: string }).url)) {
+    throw argument('connection.url', 'must be a redis:// or rediss:// URL');
+  }
+  if (typeof options !== 'object' || options === null) throw argument('options', 'must be an object');
+  for (const k of Object.keys(options)) if (k !== 'prefix' && k !== 'commandTimeoutMs' && k !== 'maxBatch') throw argument(`options.${k}`, 'is not an option of redisStore');
+  const prefix = options.prefix ?? 'tenantry:quota:';
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw argument('options.prefix', 'must be a string without { or }');
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+  if (!Number.isSafeInteger(commandTimeoutMs) || commandTimeoutMs <= 0) throw argument('options.commandTimeoutMs', `must be a positive integer, got ${String(commandTimeoutMs)}`);
+  const maxBatch = options.maxBatch ?? 256;
+  if (!Number.isSafeInteger(maxBatch) || maxBatch <= 0 || maxBatch > 10_000) throw argument('options.maxBatch', `must be an integer from 1 to 10000, got ${String(maxBatch)}`);
+  return new RedisStore(conn, { prefix, commandTimeoutMs, maxBatch });
+}

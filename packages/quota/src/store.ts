@@ -1,0 +1,165 @@
+// The store behind a quota (DESIGN.md: `createQuota({ store })`, `memoryStore()`, `redisStore(...)`).
+//
+// A store owns every number that must be checked and changed together, and makes each operation one
+// atomic step: a reservation checks frozen, experiment, prod-traffic, the daily / monthly (or simulation)
+// caps, the experiment cap and the rate limits, and then holds the amount and takes the rate units — or
+// changes nothing and answers the first reason that failed. So concurrent callers cannot push spend past
+// a cap (no race between check and charge), in one process or, with Redis, across processes.
+//
+// The quota (quota.ts) does what needs no shared state before calling the store: it checks input, works
+// out the tenant's calendar day and month in its time zone (so that stores need no zone rules; the store
+// checks that the zone the keys were made for is still the tenant's) and makes the reservation id.
+//
+// Semantics both stores implement (and test/quota/quota.test.ts runs against both):
+// - A reservation counts against the day and month (or, for simulation, the simulation month) in which it
+//   was made; its settlement is charged to those same periods, so a period's spend never exceeds what was
+//   admitted in it.
+// - Expiry: a reservation still open at its `expiresAt` returns its amount (swept at the tenant's next
+//   operation, or by usage()). It is kept `retainMs` longer, so that a late settle still charges.
+// - settle / release take effect once per id; a repeat answers `duplicate` while the closed reservation is
+//   remembered (`retainMs`), then `unknown`.
+// - Prod traffic: a sliding window of the tenant's PROD requests (not simulation), estimated from two fixed
+//   buckets (the current and the previous window, the latter weighted by the part of it still inside the
+//   sliding window). An experiment's PROD request is admitted when (experiment requests + 1) × 100 ≤
+//   max_prod_traffic_pct × (all PROD requests + 1).
+import type { CheckedEnvelope } from './envelope.js';
+
+/** Why a reservation (or starting an experiment) was refused. */
+export type DenyReason =
+  | 'DAILY_CAP'
+  | 'MONTHLY_CAP'
+  | 'EXPERIMENT_CAP'
+  | 'MAX_PARALLEL'
+  | 'PROD_TRAFFIC'
+  | 'FROZEN'
+  | 'RATE_LIMIT'
+  | 'UNKNOWN_TENANT'
+  | 'SIMULATION_CAP'
+  /** The experiment has not been started, or was ended (by endExperiment or the derivative limiter). */
+  | 'EXPERIMENT_NOT_RUNNING'
+  /** The store could not be reached (fail closed). */
+  | 'STORE_UNAVAILABLE';
+
+/** One GCRA check of a reservation (gcra.ts): key within the tenant, interval, tolerance, cost. */
+export interface GcraCheck {
+  key: string;
+  intervalMs: number;
+  toleranceMs: number;
+  cost: number;
+}
+
+/** A reservation as the store receives it: checked, converted, with its periods. */
+export interface ReserveOp {
+  id: string;
+  tenantId: string;
+  micros: number;
+  now: number;
+  expiresAt: number;
+  /** The zone `day` and `month` were computed in; a store whose envelope says otherwise answers 'STALE_ZONE'. */
+  timeZone: string;
+  day: string;
+  month: string;
+  /** Ends of the day and month (epoch ms): for key expiry and retry-after of cap denials. */
+  dayEnd: number;
+  monthEnd: number;
+  simulation: boolean;
+  experimentId: string | null;
+  /** A PROD-domain request (not simulation): counts as prod traffic. */
+  prod: boolean;
+  prodWindowMs: number;
+  gcra: readonly GcraCheck[];
+  retainMs: number;
+}
+
+export type ReserveOutcome =
+  | { ok: true }
+  | { ok: false; reason: DenyReason | 'STALE_ZONE'; retryAfterMs?: number };
+
+export interface SettleOp {
+  id: string;
+  tenantId: string;
+  micros: number;
+  now: number;
+  retainMs: number;
+  /** Freeze the tenant (reason "OVERRUN") in the same step when the charge exceeds the reservation. */
+  freezeOnOverrun: boolean;
+  /**
+   * A reservation the store never saw (admitted from the fail-open allowance while it was unreachable):
+   * charged to these periods when the id is neither open nor remembered as closed.
+   */
+  fallback?: { micros: number; day: string; month: string; simulation: boolean; experimentId: string | null };
+}
+
+export type SettleOutcome =
+  | {
+      status: 'settled';
+      reservedMicros: number;
+      chargedMicros: number;
+      overrun: boolean;
+      /** The reservation had expired (its amount had already returned) before this settle. */
+      late: boolean;
+      simulation: boolean;
+      experimentId: string | null;
+      /** This settle froze the tenant (freezeOnOverrun). */
+      froze: boolean;
+    }
+  | { status: 'duplicate' | 'unknown' };
+
+export interface ReleaseOp {
+  id: string;
+  tenantId: string;
+  now: number;
+  retainMs: number;
+}
+
+export type ReleaseOutcome = { status: 'released'; reservedMicros: number } | { status: 'duplicate' | 'unknown' };
+
+export type ExperimentOutcome = { ok: true; started: boolean } | { ok: false; reason: 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' };
+
+/** Spent and held micros of one period or experiment. */
+export interface Amounts {
+  spent: number;
+  held: number;
+}
+
+/** What usage() reads from a store, in micros and counts. */
+export interface RawUsage {
+  envelope: CheckedEnvelope;
+  frozen: string | null;
+  day: Amounts;
+  month: Amounts;
+  simulation: Amounts;
+  experiments: Array<{ id: string; running: boolean } & Amounts>;
+  prodRequests: number;
+  experimentProdRequests: number;
+  openReservations: number;
+}
+
+export interface UsageOp {
+  tenantId: string;
+  now: number;
+  day: string;
+  month: string;
+  prodWindowMs: number;
+  retainMs: number;
+}
+
+/** A place where a quota keeps its numbers. Every method is one atomic step. */
+export interface QuotaStore {
+  readonly kind: string;
+  putEnvelope(env: CheckedEnvelope): Promise<void>;
+  /** The tenant's time zone, or null for a tenant without an envelope. */
+  timeZone(tenantId: string): Promise<string | null>;
+  reserve(op: ReserveOp): ReserveOutcome | Promise<ReserveOutcome>;
+  settle(op: SettleOp): SettleOutcome | Promise<SettleOutcome>;
+  release(op: ReleaseOp): ReleaseOutcome | Promise<ReleaseOutcome>;
+  startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome>;
+  /** Ends a running experiment; false when it was not running. */
+  endExperiment(tenantId: string, experimentId: string): Promise<boolean>;
+  /** Experiments running now (for the derivative limiter's terminate action). */
+  runningExperiments(tenantId: string): Promise<string[]>;
+  /** Freezes (reason) or unfreezes (null); false for a tenant without an envelope. */
+  setFrozen(tenantId: string, reason: string | null): Promise<boolean>;
+  usage(op: UsageOp): Promise<RawUsage | null>;
+  close(): Promise<void>;
+}

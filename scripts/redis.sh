@@ -4,6 +4,7 @@
 #   bash scripts/redis.sh install          install redis-server (apt, as root) without starting any service
 #   bash scripts/redis.sh start [port]     start one on 127.0.0.1 (given port, or a free one); no persistence
 #   bash scripts/redis.sh stop [port]      stop the one on port (no port: every instance this script started)
+#   bash scripts/redis.sh halt port        shut the one on port down but keep its data dir (start it again on that port)
 #   bash scripts/redis.sh status [port]    show running instances (exit 1 when none / not running)
 #
 # npm run redis:start / npm run redis:stop call this script.
@@ -11,6 +12,8 @@
 # State (pidfile, log, working dir) lives in $TENANTRY_REDIS_DIR, default ${TMPDIR:-/tmp}/tenantry-redis/<port>/.
 # start/stop/status never touch a server this script did not start (such as a system service on 6379).
 # With REDIS_SH_NO_INSTALL=1 a missing redis-server is an error instead of an apt install (used by tests).
+# With REDIS_SH_PERSIST=1 `start` runs with an append-only file fsynced on every write (appendfsync always), so
+# data written before a halt is there after the next start on the same port.
 set -euo pipefail
 
 STATE_ROOT="${TENANTRY_REDIS_DIR:-${TMPDIR:-/tmp}/tenantry-redis}"
@@ -185,8 +188,10 @@ try_start() {
   mkdir -p "$dir"
   rm -f "$dir/redis.pid"
   : >"$dir/redis.log"
+  local persistence=(--appendonly no)
+  if [ "${REDIS_SH_PERSIST:-}" = 1 ]; then persistence=(--appendonly yes --appendfsync always); fi
   if ! redis-server --port "$port" --bind "$HOST" --protected-mode yes \
-      --save '' --appendonly no --daemonize yes \
+      --save '' "${persistence[@]}" --daemonize yes \
       --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" >&2; then
     return 2
   fi
@@ -236,13 +241,14 @@ do_start() {
 # ---------------------------------------------------------------------------------------------------- stop
 
 stop_one() {
-  local port="$1" pid dir i
+  local port="$1" keep="${2:-0}" pid dir i
   dir="$(state_dir "$port")"
   if ! pid="$(our_pid "$port")"; then
     log "not running on $HOST:$port"
-    rm -rf "$dir"
+    [ "$keep" = 1 ] || rm -rf "$dir"
     return 0
   fi
+  # With appendonly the append-only file is fsynced at shutdown whatever the argument.
   redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
   for i in $(seq 1 100); do   # up to ~10 s for a clean shutdown
     is_redis_pid "$pid" || break
@@ -258,7 +264,7 @@ stop_one() {
     for i in $(seq 1 50); do is_redis_pid "$pid" || break; sleep 0.1; done
   fi
   is_redis_pid "$pid" && die "could not stop redis-server pid $pid on port $port"
-  rm -rf "$dir"
+  [ "$keep" = 1 ] || rm -rf "$dir"
   log "stopped redis-server on $HOST:$port (pid $pid)"
 }
 
@@ -305,6 +311,7 @@ case "$cmd" in
   install) do_install; redis-server --version | head -n1 ;;
   start) do_start "${1:-}" ;;
   stop) do_stop "${1:-}" ;;
+  halt) [ -n "${1:-}" ] && valid_port "$1" || die "halt needs a port"; stop_one "$1" 1 ;;
   status) have_redis || { printf 'redis-server is not installed\n'; exit 1; }; do_status "${1:-}" ;;
   *) usage ;;
 esac

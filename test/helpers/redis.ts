@@ -13,6 +13,15 @@ export interface RedisServer {
   readonly port: number;
   readonly url: string;
   stop(): Promise<void>;
+  /** Shuts the server down but keeps its data directory (with `persist`, everything acknowledged is in it). */
+  halt(): Promise<void>;
+  /** Starts it again on the same port, from its data directory. */
+  restart(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Append-only file fsynced on every write (appendfsync always), kept across halt() and restart(). */
+  persist?: boolean;
 }
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/redis.sh", import.meta.url));
@@ -21,16 +30,16 @@ const SCRIPT_TIMEOUT_MS = 60_000;
 const running = new Set<number>();
 let exitHookInstalled = false;
 
-function scriptEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, REDIS_SH_NO_INSTALL: "1", NO_COLOR: "1" };
+function scriptEnv(persist = false): NodeJS.ProcessEnv {
+  return { ...process.env, REDIS_SH_NO_INSTALL: "1", NO_COLOR: "1", REDIS_SH_PERSIST: persist ? "1" : "" };
 }
 
-function runScript(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+function runScript(args: readonly string[], persist = false): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       "bash",
       [SCRIPT, ...args],
-      { env: scriptEnv(), timeout: SCRIPT_TIMEOUT_MS, encoding: "utf8" },
+      { env: scriptEnv(persist), timeout: SCRIPT_TIMEOUT_MS, encoding: "utf8" },
       (error, stdout, stderr) => {
         if (error) {
           const detail = stderr.trim() || stdout.trim() || error.message;
@@ -59,8 +68,9 @@ function installExitHook(): void {
 }
 
 /** Starts a redis-server on 127.0.0.1 on a free port via scripts/redis.sh. */
-export async function startRedis(): Promise<RedisServer> {
-  const { stdout } = await runScript(["start"]);
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+  const persist = options.persist === true;
+  const { stdout } = await runScript(["start"], persist);
   const lines = stdout.trim().split("\n");
   const match = /^REDIS_PORT=(\d+)$/.exec(lines[lines.length - 1]?.trim() ?? "");
   if (!match?.[1]) {
@@ -74,6 +84,12 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    async halt(): Promise<void> {
+      await runScript(["halt", String(port)], persist);
+    },
+    async restart(): Promise<void> {
+      await runScript(["start", String(port)], persist);
+    },
     stop(): Promise<void> {
       stopping ??= runScript(["stop", String(port)]).then(
         () => {

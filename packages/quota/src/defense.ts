@@ -1,7 +1,7 @@
 // Cost defense over all tenants at once (DESIGN.md, @tenantry/quota: "multi-window burn-rate alerts … and a
 // cost-derivative limiter whose actions are: suspend canary, terminate experiment, freeze tenant").
 //
-// Burn-rate alerts follow the Google SRE Workbook, ch. 5 "Alerting on SLOs" (Beyer et al., 2018), §6
+// Burn-rate alerts follow the Google SRE Workbook, ch. 5 "Alerting on SLOs" (Beyer et al., 2018), approach 6
 // "Multiwindow, multi-burn-rate alerts": burn rate = (spent fraction of the budget) ÷ (elapsed fraction of
 // the budget period), and an alert fires when BOTH its long and its short window burn at or above its
 // threshold. The short window is what lets an alert resolve soon after a burst stops, while the long window
@@ -148,7 +148,7 @@ export type CostDefenseListener = (event: CostDefenseEvent) => void;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** The SRE Workbook's recommended alerts for a 30-day budget (ch. 5, table 5-8). */
+/** The SRE Workbook's recommended alerts for a 30-day budget (ch. 5, multiwindow, multi-burn-rate alerts). */
 export const DEFAULT_BURN_RATE_WINDOWS: readonly Readonly<BurnRateWindow>[] = Object.freeze([
   Object.freeze({ longMs: HOUR, shortMs: 5 * 60_000, burnRate: 14.4, severity: 'page' as const }),
   Object.freeze({ longMs: 6 * HOUR, shortMs: 30 * 60_000, burnRate: 6, severity: 'page' as const }),
@@ -388,20 +388,18 @@ export class CostDefense {
       const t = tenants[i]!;
       t.smoothed = step.smoothedRate[i]!;
       const budgetUsd = budget[i]!;
-      const samples: BurnRateSample[] = windows.map((w, a) => ({
-        long_ms: w.longMs, short_ms: w.shortMs, long: burn[this.#longRing[a]!]![i]!, short: burn[this.#shortRing[a]!]![i]!,
-      }));
       for (let a = 0; a < windows.length; a++) {
         const w = windows[a]!;
-        const s = samples[a]!;
+        const long = burn[this.#longRing[a]!]![i]!;
+        const short = burn[this.#shortRing[a]!]![i]!;
         const min = w.burnRate * (1 - BURN_TOLERANCE);
-        const firing = s.long >= min && s.short >= min ? 1 : 0;
+        const firing = long >= min && short >= min ? 1 : 0;
         if (firing === t.firing[a]) continue;
         t.firing[a] = firing;
         events.push({
           type: firing === 1 ? 'burn_rate_alert' : 'burn_rate_resolved', tenant_id: t.id, at: now, severity: w.severity,
           window: a, long_ms: w.longMs, short_ms: w.shortMs, threshold: w.burnRate,
-          long_burn_rate: s.long, short_burn_rate: s.short, budget_usd: budgetUsd,
+          long_burn_rate: long, short_burn_rate: short, budget_usd: budgetUsd,
         });
       }
       const derivative = step.derivative[i]!;
@@ -420,7 +418,10 @@ export class CostDefense {
           type: action.type, tenant_id: t.id, at: now,
           trigger: byDerivative ? 'derivative' : 'time_to_exhaustion', threshold: byDerivative ? dAt! : tAt!,
           rate: step.rate[i]!, smoothed_rate: t.smoothed, derivative, time_to_exhaustion_ms: tteMs,
-          remaining_usd: remaining[i]!, budget_usd: budgetUsd, burn_rates: samples,
+          remaining_usd: remaining[i]!, budget_usd: budgetUsd,
+          burn_rates: windows.map((w, x) => ({
+            long_ms: w.longMs, short_ms: w.shortMs, long: burn[this.#longRing[x]!]![i]!, short: burn[this.#shortRing[x]!]![i]!,
+          })),
         });
       }
     }

@@ -3,9 +3,17 @@
 // callback at a time). Semantics as documented in store.ts; redis-store.ts implements the same in Lua.
 //
 // Costs per operation are O(1) amortised: periods and experiments are objects the reservation points at
-// (no key building on the hot path); open reservations sit in one insertion-ordered Map per TTL, so with a
-// monotonic clock the oldest of each TTL expires first and a sweep stops at the first one still open;
-// closed reservations are remembered in two generations of `retainMs` each (so for retainMs to 2 × retainMs).
+// (no key building on the hot path); open reservations are found by id in one Map for the whole store
+// (a large, stable table: per-tenant maps that fill and empty all the time rehash on every few inserts) and
+// sit in one doubly linked list per TTL, unlinked in O(1) when closed, so with a monotonic clock the oldest
+// of each TTL expires first and a sweep stops at the first one still open;
+// expired reservations are remembered for `retainMs` (a late settle still charges them); settled and
+// released ones are remembered by the serial number of their id in a direct-mapped table of DONE_SLOTS
+// numbers (slot = serial mod DONE_SLOTS): one typed-array store per close, no object for the garbage
+// collector to trace (a Set of a million ids a second halved the throughput), fixed memory. A repeat
+// answers `duplicate` while its slot still holds its serial, i.e. for the last DONE_SLOTS closes or so,
+// then `unknown` (it still charges nothing). Serials are unique per quota; with several quotas on one
+// memory store a stray id may answer `duplicate` where `unknown` was due.
 import type { CheckedEnvelope } from './envelope.js';
 import type {
   Amounts, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome,
@@ -22,11 +30,31 @@ interface Reservation {
   readonly experimentId: string | null;
   readonly simulation: boolean;
   readonly expiresAt: number;
-  readonly queue: Map<string, Reservation>;
+  readonly tenant: TenantState;
+  readonly queue: Queue;
+  prev: Reservation | null;
+  next: Reservation | null;
+  /** When it expired (for dropping it retainMs later). */
+  expiredAt: number;
 }
 
-/** A closed reservation: expired (can still be settled late), or settled / released (repeats are duplicates). */
-type Closed = Reservation | 'closed';
+/** Open reservations of one TTL, oldest first. */
+interface Queue {
+  head: Reservation | null;
+  tail: Reservation | null;
+}
+
+function unlink(r: Reservation): void {
+  const q = r.queue;
+  if (r.prev === null) q.head = r.next;
+  else r.prev.next = r.next;
+  if (r.next === null) q.tail = r.prev;
+  else r.next.prev = r.prev;
+  r.prev = r.next = null;
+}
+
+/** Slots of the table of closed serials (8 MiB of Float64). */
+export const DONE_SLOTS = 1 << 20;
 
 class TenantState {
   env: CheckedEnvelope;
@@ -36,11 +64,14 @@ class TenantState {
   readonly sims = new Map<string, Amounts>();
   readonly exps = new Map<string, Amounts>();
   readonly running = new Set<string>();
-  readonly open = new Map<string, Reservation>();
-  readonly queues = new Map<number, Map<string, Reservation>>();
-  closed = new Map<string, Closed>();
-  closedOld = new Map<string, Closed>();
-  closedSince = -Infinity;
+  openCount = 0;
+  readonly queues = new Map<number, Queue>();
+  /** The same queues as an array: sweeping iterates it on every operation without allocating an iterator. */
+  readonly queueList: Queue[] = [];
+  /** Expired reservations, oldest first. */
+  readonly expired = new Map<string, Reservation>();
+  /** When expired reservations and idle rate-limit keys were last dropped. */
+  gcAt = -Infinity;
   // Prod traffic: fixed window `bucket` (index), its counts, and the previous window's.
   bucket = -Infinity;
   total = 0;
@@ -71,17 +102,17 @@ function experiment(t: TenantState, id: string): Amounts {
   return a;
 }
 
+/** Drops expired reservations kept longer than retainMs, and idle rate-limit keys (at most once per second). */
 function rotate(t: TenantState, now: number, retainMs: number): void {
-  if (now - t.closedSince < retainMs) return;
-  t.closedOld = now - t.closedSince >= 2 * retainMs ? new Map() : t.closed;
-  t.closed = new Map();
-  t.closedSince = now;
+  if (now - t.gcAt < 1000) return;
+  t.gcAt = now;
+  for (const r of t.expired.values()) {
+    if (r.expiredAt + retainMs > now) break;
+    t.expired.delete(r.id);
+  }
   for (const [k, tat] of t.tat) if (tat <= now) t.tat.delete(k);
 }
 
-function closedGet(t: TenantState, id: string): Closed | undefined {
-  return t.closed.get(id) ?? t.closedOld.get(id);
-}
 
 function unhold(r: Reservation): void {
   if (r.day !== null) r.day.held -= r.micros;
@@ -89,15 +120,18 @@ function unhold(r: Reservation): void {
   if (r.exp !== null) r.exp.held -= r.micros;
 }
 
-function sweep(t: TenantState, now: number, retainMs: number): void {
+function sweep(open: Map<string, Reservation>, t: TenantState, now: number, retainMs: number): void {
   rotate(t, now, retainMs);
-  for (const queue of t.queues.values()) {
-    for (const r of queue.values()) {
-      if (r.expiresAt > now) break;
-      queue.delete(r.id);
-      t.open.delete(r.id);
+  const queues = t.queueList;
+  for (let i = 0; i < queues.length; i++) {
+    const queue = queues[i]!;
+    for (let r = queue.head; r !== null && r.expiresAt <= now; r = queue.head) {
+      unlink(r);
+      open.delete(r.id);
+      t.openCount--;
       unhold(r);
-      t.closed.set(r.id, r);
+      r.expiredAt = now;
+      t.expired.set(r.id, r);
     }
   }
 }
@@ -127,6 +161,17 @@ function estimate(t: TenantState, now: number, windowMs: number): { total: numbe
 class MemoryStore implements QuotaStore {
   readonly kind = 'memory';
   readonly #tenants = new Map<string, TenantState>();
+  /** Open reservations of every tenant, by id. */
+  readonly #open = new Map<string, Reservation>();
+  #done: Float64Array | null = null;
+
+  #isDone(serial: number): boolean {
+    return this.#done !== null && this.#done[serial % DONE_SLOTS] === serial;
+  }
+
+  #markDone(serial: number): void {
+    (this.#done ??= new Float64Array(DONE_SLOTS).fill(-1))[serial % DONE_SLOTS] = serial;
+  }
 
   async putEnvelope(env: CheckedEnvelope): Promise<void> {
     const t = this.#tenants.get(env.tenantId);
@@ -144,7 +189,7 @@ class MemoryStore implements QuotaStore {
     const env = t.env;
     if (env.timeZone !== op.timeZone) return { ok: false, reason: 'STALE_ZONE' };
     const { now, micros } = op;
-    sweep(t, now, op.retainMs);
+    sweep(this.#open, t, now, op.retainMs);
     if (t.frozen !== null) return { ok: false, reason: 'FROZEN' };
     if (op.experimentId !== null && !t.running.has(op.experimentId)) return { ok: false, reason: 'EXPERIMENT_NOT_RUNNING' };
     if (op.prod) {
@@ -193,10 +238,19 @@ class MemoryStore implements QuotaStore {
     if (exp !== null) exp.held += micros;
     const ttl = op.expiresAt - now;
     let queue = t.queues.get(ttl);
-    if (queue === undefined) t.queues.set(ttl, (queue = new Map()));
-    const r: Reservation = { id: op.id, micros, day, month, exp, experimentId: op.experimentId, simulation: op.simulation, expiresAt: op.expiresAt, queue };
-    queue.set(op.id, r);
-    t.open.set(op.id, r);
+    if (queue === undefined) {
+      t.queues.set(ttl, (queue = { head: null, tail: null }));
+      t.queueList.push(queue);
+    }
+    const r: Reservation = {
+      id: op.id, micros, day, month, exp, experimentId: op.experimentId, simulation: op.simulation, expiresAt: op.expiresAt,
+      tenant: t, queue, prev: queue.tail, next: null, expiredAt: 0,
+    };
+    if (queue.tail === null) queue.head = r;
+    else queue.tail.next = r;
+    queue.tail = r;
+    this.#open.set(op.id, r);
+    t.openCount++;
     return { ok: true };
   }
 
@@ -204,17 +258,18 @@ class MemoryStore implements QuotaStore {
     const t = this.#tenants.get(op.tenantId);
     if (t === undefined) return { status: 'unknown' };
     rotate(t, op.now, op.retainMs);
-    let r: Reservation | undefined = t.open.get(op.id);
+    let r: Reservation | undefined = this.#open.get(op.id);
     let late = false;
-    if (r !== undefined) {
-      t.open.delete(op.id);
-      r.queue.delete(op.id);
+    if (r !== undefined && r.tenant === t) {
+      this.#open.delete(op.id);
+      t.openCount--;
+      unlink(r);
       unhold(r);
     } else {
-      const c = closedGet(t, op.id);
-      if (c === 'closed') return { status: 'duplicate' };
-      if (c !== undefined) {
-        r = c;
+      if (this.#isDone(op.serial)) return { status: 'duplicate' };
+      r = t.expired.get(op.id);
+      if (r !== undefined) {
+        t.expired.delete(op.id);
         late = true;
       } else {
         const f = op.fallback;
@@ -223,7 +278,7 @@ class MemoryStore implements QuotaStore {
           id: op.id, micros: f.micros, day: f.simulation ? null : account(t.days, f.day),
           month: account(f.simulation ? t.sims : t.months, f.month),
           exp: f.experimentId === null ? null : experiment(t, f.experimentId), experimentId: f.experimentId,
-          simulation: f.simulation, expiresAt: op.now, queue: new Map(),
+          simulation: f.simulation, expiresAt: op.now, tenant: t, queue: { head: null, tail: null }, prev: null, next: null, expiredAt: op.now,
         };
       }
     }
@@ -231,8 +286,7 @@ class MemoryStore implements QuotaStore {
     if (r.day !== null) r.day.spent += micros;
     r.month.spent += micros;
     if (r.exp !== null) r.exp.spent += micros;
-    t.closed.set(op.id, 'closed');
-    t.closedOld.delete(op.id);
+    this.#markDone(op.serial);
     const overrun = micros > r.micros;
     const froze = overrun && op.freezeOnOverrun && t.frozen === null;
     if (froze) t.frozen = 'OVERRUN';
@@ -243,19 +297,21 @@ class MemoryStore implements QuotaStore {
     const t = this.#tenants.get(op.tenantId);
     if (t === undefined) return { status: 'unknown' };
     rotate(t, op.now, op.retainMs);
-    const r = t.open.get(op.id);
-    if (r === undefined) {
-      const c = closedGet(t, op.id);
-      if (c === undefined) return { status: 'unknown' };
+    const r = this.#open.get(op.id);
+    if (r === undefined || r.tenant !== t) {
+      if (this.#isDone(op.serial)) return { status: 'duplicate' };
+      const e = t.expired.get(op.id);
+      if (e === undefined) return { status: 'unknown' };
       // Releasing an expired reservation only closes it: its amount has already returned.
-      t.closed.set(op.id, 'closed');
-      t.closedOld.delete(op.id);
-      return c === 'closed' ? { status: 'duplicate' } : { status: 'released', reservedMicros: c.micros };
+      t.expired.delete(op.id);
+      this.#markDone(op.serial);
+      return { status: 'released', reservedMicros: e.micros };
     }
-    t.open.delete(op.id);
-    r.queue.delete(op.id);
+    this.#open.delete(op.id);
+    t.openCount--;
+    unlink(r);
     unhold(r);
-    t.closed.set(op.id, 'closed');
+    this.#markDone(op.serial);
     return { status: 'released', reservedMicros: r.micros };
   }
 
@@ -287,7 +343,7 @@ class MemoryStore implements QuotaStore {
   async usage(op: UsageOp): Promise<RawUsage | null> {
     const t = this.#tenants.get(op.tenantId);
     if (t === undefined) return null;
-    sweep(t, op.now, op.retainMs);
+    sweep(this.#open, t, op.now, op.retainMs);
     roll(t, op.now, op.prodWindowMs);
     const e = estimate(t, op.now, op.prodWindowMs);
     const copy = (a: Amounts | undefined): Amounts => ({ spent: a?.spent ?? 0, held: a?.held ?? 0 });
@@ -301,7 +357,7 @@ class MemoryStore implements QuotaStore {
       experiments: [...ids].sort().map((id) => ({ id, running: t.running.has(id), ...copy(t.exps.get(id)) })),
       prodRequests: e.total,
       experimentProdRequests: e.exper,
-      openReservations: t.open.size,
+      openReservations: t.openCount,
     };
   }
 

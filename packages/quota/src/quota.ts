@@ -17,7 +17,7 @@ import { QuotaError } from './errors.js';
 import { checkRateLimit, type CheckedRateLimit, type RateLimit } from './gcra.js';
 import { memoryStore } from './memory-store.js';
 import { chargeToMicros, MICROS_PER_USD, usdToMicros } from './money.js';
-import type { Amounts, DenyReason, GcraCheck, QuotaStore, ReserveOp, ReserveOutcome, SettleOp } from './store.js';
+import type { Amounts, DenyReason, GcraCheck, QuotaStore, ReserveOp, ReserveOutcome, SettleOp, SettleOutcome } from './store.js';
 
 export type Domain = 'LAB' | 'SHADOW' | 'PROD';
 
@@ -130,6 +130,7 @@ const OPTION_FIELDS: ReadonlySet<string> = new Set(['store', 'clock', 'defaultTt
 const LIMIT_FIELDS: ReadonlySet<string> = new Set(['requests', 'tokens', 'routeRequests', 'routeTokens']);
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const DAY_MS = 86_400_000;
+const NO_CHECKS: readonly GcraCheck[] = Object.freeze([]);
 
 function argument(field: string, message: string): QuotaError {
   return new QuotaError('INVALID_ARGUMENT', `${field} ${message}`, { field });
@@ -166,6 +167,7 @@ interface Checked {
   limits: { requests?: CheckedRateLimit; tokens?: CheckedRateLimit; routeRequests?: CheckedRateLimit; routeTokens?: CheckedRateLimit };
   freezeOnOverrun: boolean;
   failOpenMicros: number | null;
+  hasLimits: boolean;
 }
 
 function checkOptions(o: unknown): Checked {
@@ -201,11 +203,12 @@ function checkOptions(o: unknown): Checked {
     defaultTtlMs, maxTtlMs, retainMs, prodWindowMs, limits,
     freezeOnOverrun: o.freezeOnOverrun === true,
     failOpenMicros,
+    hasLimits: Object.keys(limits).length > 0,
   };
 }
 
 /** A checked reservation request: what the store operation needs besides the tenant's periods. */
-type RequestParts = Pick<ReserveOp, 'tenantId' | 'micros' | 'simulation' | 'experimentId' | 'prod' | 'prodWindowMs' | 'gcra'> & { ttlMs: number };
+type RequestParts = ReserveOp;
 
 interface TenantCache {
   timeZone: string;
@@ -235,6 +238,8 @@ class QuotaImpl implements Quota {
   readonly #node = randomBytes(6).toString('base64url');
   #seq = 0;
   readonly #tenants = new Map<string, TenantCache>();
+  /** Tenant ids by their encoded form in reservation ids (tenants this quota has loaded). */
+  readonly #byEnc = new Map<string, string>();
   readonly #listeners = new Set<(e: QuotaEvent) => void>();
   // Fail-open: micros admitted locally per tenant during the current outage, and the local reservations.
   readonly #allowance = new Map<string, number>();
@@ -278,13 +283,16 @@ class QuotaImpl implements Quota {
     if (tz === null) return null;
     const c: TenantCache = { timeZone: tz, enc: encodeURIComponent(tenantId), day: dayOf(now, tz), month: monthOf(now, tz) };
     this.#tenants.set(tenantId, c);
+    this.#byEnc.set(c.enc, tenantId);
     return c;
   }
 
-  #checkRequest(req: unknown): RequestParts {
+  /** The store operation of a request, checked; its id and periods are filled in by #op. */
+  #checkRequest(req: unknown, now: number): RequestParts {
     if (!isObject(req)) throw argument('request', 'must be an object { tenant_id, usd, … }');
     for (const k in req) if (!REQUEST_FIELDS.has(k)) throw argument(k, 'is not a field of a reservation request');
-    const tenantId = checkTenantId(req.tenant_id);
+    // A tenant in the cache was checked when it was loaded.
+    const tenantId = typeof req.tenant_id === 'string' && this.#tenants.has(req.tenant_id) ? req.tenant_id : checkTenantId(req.tenant_id);
     const micros = chargeToMicros(req.usd, 'usd');
     const domain = req.domain === undefined ? 'PROD' : req.domain;
     if (typeof domain !== 'string' || !DOMAINS.has(domain)) throw argument('domain', `must be "LAB", "SHADOW" or "PROD", got ${String(domain)}`);
@@ -295,18 +303,25 @@ class QuotaImpl implements Quota {
     const route = req.route === undefined ? null : checkName(req.route, 'route');
     const tokens = req.tokens === undefined ? 0 : req.tokens;
     if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) throw argument('tokens', `must be a non-negative finite number, got ${String(tokens)}`);
-    const { requests, tokens: tokenLimit, routeRequests, routeTokens } = this.#o.limits;
-    const gcra: GcraCheck[] = [];
-    const add = (l: CheckedRateLimit | undefined, key: string, cost: number): void => {
-      if (l !== undefined && cost > 0) gcra.push({ key, intervalMs: l.intervalMs, toleranceMs: l.toleranceMs, cost });
-    };
-    add(requests, 'q', 1);
-    add(tokenLimit, 't', tokens);
-    if (route !== null) {
-      add(routeRequests, `q:${route}`, 1);
-      add(routeTokens, `t:${route}`, tokens);
+    let gcra: readonly GcraCheck[] = NO_CHECKS;
+    if (this.#o.hasLimits) {
+      const { requests, tokens: tokenLimit, routeRequests, routeTokens } = this.#o.limits;
+      const checks: GcraCheck[] = [];
+      const add = (l: CheckedRateLimit | undefined, key: string, cost: number): void => {
+        if (l !== undefined && cost > 0) checks.push({ key, intervalMs: l.intervalMs, toleranceMs: l.toleranceMs, cost });
+      };
+      add(requests, 'q', 1);
+      add(tokenLimit, 't', tokens);
+      if (route !== null) {
+        add(routeRequests, `q:${route}`, 1);
+        add(routeTokens, `t:${route}`, tokens);
+      }
+      gcra = checks;
     }
-    return { tenantId, micros, simulation, experimentId, prod: domain === 'PROD' && !simulation, prodWindowMs: this.#o.prodWindowMs, gcra, ttlMs };
+    return {
+      id: '', tenantId, micros, now, expiresAt: now + ttlMs, timeZone: '', day: '', month: '', dayEnd: 0, monthEnd: 0, simulation,
+      experimentId, prod: domain === 'PROD' && !simulation, prodWindowMs: this.#o.prodWindowMs, gcra, retainMs: this.#o.retainMs,
+    };
   }
 
   /** The cached tenant with its periods moved to `now`, or undefined when not cached. */
@@ -319,13 +334,15 @@ class QuotaImpl implements Quota {
     return c;
   }
 
-  #op(r: RequestParts, c: TenantCache, now: number): ReserveOp {
-    return {
-      id: `${this.#node}.${(this.#seq++).toString(36)}.${c.enc}`, tenantId: r.tenantId, micros: r.micros, now,
-      expiresAt: now + r.ttlMs, timeZone: c.timeZone, day: c.day.key, month: c.month.key, dayEnd: c.day.end,
-      monthEnd: c.month.end, simulation: r.simulation, experimentId: r.experimentId, prod: r.prod,
-      prodWindowMs: r.prodWindowMs, gcra: r.gcra, retainMs: this.#o.retainMs,
-    };
+  /** Gives the operation a new id and the tenant's current periods (joined: a flat string, hashed once). */
+  #op(op: ReserveOp, c: TenantCache): ReserveOp {
+    op.id = [this.#node, this.#seq++, c.enc].join('.');
+    op.timeZone = c.timeZone;
+    op.day = c.day.key;
+    op.month = c.month.key;
+    op.dayEnd = c.day.end;
+    op.monthEnd = c.month.end;
+    return op;
   }
 
   /** The answer to a store outcome; null when the zone was stale or the tenant unknown to the cache (read again). */
@@ -346,15 +363,15 @@ class QuotaImpl implements Quota {
     let r: RequestParts;
     let now: number;
     try {
-      r = this.#checkRequest(req);
       now = this.#now();
+      r = this.#checkRequest(req, now);
     } catch (e) {
       return Promise.reject(e);
     }
     // Fast path: a cached tenant and a store that answers at once (memoryStore) cost no await.
     const c = this.#cached(r.tenantId, now);
     if (c !== undefined) {
-      const op = this.#op(r, c, now);
+      const op = this.#op(r, c);
       let out;
       try {
         out = this.store.reserve(op);
@@ -383,7 +400,7 @@ class QuotaImpl implements Quota {
         return this.#failOpen(r, now, null);
       }
       if (c === null) return { ok: false, reason: 'UNKNOWN_TENANT' };
-      const op = this.#op(r, c, now);
+      const op = this.#op(r, c);
       let out;
       try {
         out = await this.store.reserve(op);
@@ -401,41 +418,61 @@ class QuotaImpl implements Quota {
     const used = this.#allowance.get(r.tenantId) ?? 0;
     if (used + r.micros > allowance) return { ok: false, reason: 'STORE_UNAVAILABLE' };
     this.#allowance.set(r.tenantId, used + r.micros);
-    const id = `${this.#node}.${(this.#seq++).toString(36)}.${c.enc}`;
+    const id = `${this.#node}.${this.#seq++}.${c.enc}`;
     this.#local.set(id, {
       tenantId: r.tenantId, micros: r.micros, day: c.day.key, month: c.month.key, simulation: r.simulation,
-      experimentId: r.experimentId, expiresAt: now + r.ttlMs,
+      experimentId: r.experimentId, expiresAt: r.expiresAt,
     });
     this.#emit({ type: 'fail_open', tenant_id: r.tenantId, id, at: now, usd: usd(r.micros), allowance_left_usd: usd(allowance - used - r.micros) });
-    return { ok: true, id, expires_at: now + r.ttlMs };
+    return { ok: true, id, expires_at: r.expiresAt };
   }
 
-  #parseId(id: unknown): string {
+  /** The tenant and serial of a reservation id (node.serial.tenant). */
+  #parseId(id: unknown): { tenantId: string; serial: number } {
     if (typeof id !== 'string' || id.length > 2048) throw argument('id', 'must be a reservation id returned by reserve()');
     const i = id.indexOf('.');
     const j = i < 0 ? -1 : id.indexOf('.', i + 1);
-    if (j < 0) throw argument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
-    try {
-      return checkTenantId(decodeURIComponent(id.slice(j + 1)), 'id');
-    } catch {
-      throw argument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
+    const serial = j < 0 || j === i + 1 ? Number.NaN : Number(id.slice(i + 1, j));
+    if (!Number.isSafeInteger(serial)) throw argument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
+    const enc = id.slice(j + 1);
+    let tenantId = this.#byEnc.get(enc);
+    if (tenantId === undefined) {
+      try {
+        tenantId = checkTenantId(decodeURIComponent(enc), 'id');
+      } catch {
+        throw argument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
+      }
     }
+    return { tenantId, serial };
   }
 
-  async settle(id: string, amount: number): Promise<SettleResult> {
-    const tenantId = this.#parseId(id);
-    const micros = chargeToMicros(amount, 'usd');
-    const now = this.#now();
-    const op: SettleOp = { id, tenantId, micros, now, retainMs: this.#o.retainMs, freezeOnOverrun: this.#o.freezeOnOverrun };
-    const local = this.#local.get(id);
-    if (local !== undefined) op.fallback = { micros: local.micros, day: local.day, month: local.month, simulation: local.simulation, experimentId: local.experimentId };
+  settle(id: string, amount: number): Promise<SettleResult> {
+    let op: SettleOp;
     let out;
     try {
-      out = await this.store.settle(op);
+      const { tenantId, serial } = this.#parseId(id);
+      const micros = chargeToMicros(amount, 'usd');
+      op = { id, serial, tenantId, micros, now: this.#now(), retainMs: this.#o.retainMs, freezeOnOverrun: this.#o.freezeOnOverrun };
     } catch (e) {
-      throw storeDown(e);
+      return Promise.reject(e);
     }
-    if (local !== undefined) this.#local.delete(id);
+    const local = this.#local.size === 0 ? undefined : this.#local.get(id);
+    if (local !== undefined) op.fallback = { micros: local.micros, day: local.day, month: local.month, simulation: local.simulation, experimentId: local.experimentId };
+    try {
+      out = this.store.settle(op);
+    } catch (e) {
+      return Promise.reject(storeDown(e));
+    }
+    // A store that answers at once (memoryStore) costs no await.
+    if (!(out instanceof Promise)) return Promise.resolve(this.#settled(op, out));
+    return out.then((o) => this.#settled(op, o), (e: unknown) => {
+      throw storeDown(e);
+    });
+  }
+
+  #settled(op: SettleOp, out: SettleOutcome): SettleResult {
+    const { id, tenantId, micros, now } = op;
+    if (op.fallback !== undefined) this.#local.delete(id);
     if (out.status !== 'settled') return { status: out.status, tenant_id: tenantId };
     if (out.overrun) {
       this.#emit({ type: 'overrun', tenant_id: tenantId, id, at: now, reserved_usd: usd(out.reservedMicros), charged_usd: usd(micros), froze: out.froze });
@@ -444,11 +481,11 @@ class QuotaImpl implements Quota {
   }
 
   async release(id: string): Promise<ReleaseResult> {
-    const tenantId = this.#parseId(id);
+    const { tenantId, serial } = this.#parseId(id);
     if (this.#local.delete(id)) return { status: 'released', tenant_id: tenantId };
     let out;
     try {
-      out = await this.store.release({ id, tenantId, now: this.#now(), retainMs: this.#o.retainMs });
+      out = await this.store.release({ id, serial, tenantId, now: this.#now(), retainMs: this.#o.retainMs });
     } catch (e) {
       throw storeDown(e);
     }

@@ -77,6 +77,8 @@ export type ReserveOutcome =
 
 export interface SettleOp {
   id: string;
+  /** The serial number inside the id (node.serial.tenant), unique per quota: a compact key for closed ids. */
+  serial: number;
   tenantId: string;
   micros: number;
   now: number;
@@ -107,6 +109,7 @@ export type SettleOutcome =
 
 export interface ReleaseOp {
   id: string;
+  serial: number;
   tenantId: string;
   now: number;
   retainMs: number;

@@ -1,9 +1,12 @@
 // redisStore(...): the quota's numbers in Redis, shared by every node (DESIGN.md, federation over Redis).
 //
-// Each operation is a Lua script (redis-lua.ts), so check-and-charge across every cap is one atomic step
-// in Redis whatever the number of nodes. Operations for one tenant issued in the same tick travel in one
-// script call (batching: one round trip and one script run for many reservations and settlements, each
-// still applied atomically and in order); batches for different tenants are pipelined by ioredis.
+// Each operation is applied by a Lua script (redis-lua.ts), so check-and-charge across every cap is one
+// atomic step in Redis whatever the number of nodes. Operations issued in the same tick, for any tenants,
+// travel in one script call of up to `maxBatch` operations (one round trip and one script run for many
+// reservations and settlements, each still applied atomically and in order).
+//
+// One Redis server (standalone, or a primary with replicas): a batch touches the keys of several tenants,
+// which Redis Cluster refuses across slots. Each tenant's keys share a hash tag all the same.
 //
 // Fail closed: commands are not queued while Redis is unreachable (enableOfflineQueue: false) and time out
 // after `commandTimeoutMs`, so the quota denies with STORE_UNAVAILABLE at once instead of waiting. Money
@@ -13,7 +16,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
-import { BATCH_LUA, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
+import { BATCH_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
 import type {
   ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp,
   SettleOutcome, UsageOp, DenyReason,
@@ -30,17 +33,15 @@ export interface RedisStoreOptions {
 
 export type RedisConnection = { url: string } | { client: Redis };
 
-const KEY_NAMES = ['env', 'acc', 'run', 'res', 'exp', 'closed', 'gc', 'pw', 'g'] as const;
+const KEY_NAMES = ['env', 'acc', 'run', 'res', 'exp', 'pw', 'g'] as const;
 
 interface Pending {
+  tenantId: string;
+  /** The operation's arguments after its kind and group. */
+  kind: string;
   args: string[];
   resolve(v: unknown): void;
   reject(e: unknown): void;
-}
-
-interface Batch {
-  keys: string[];
-  ops: Pending[];
 }
 
 type Scripted = Redis & {
@@ -60,7 +61,7 @@ class RedisStore implements QuotaStore {
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #maxBatch: number;
-  #batches = new Map<string, Batch>();
+  #queue: Pending[] = [];
   #scheduled = false;
   #closed = false;
 
@@ -77,10 +78,11 @@ class RedisStore implements QuotaStore {
       this.#redis.on('error', () => {});
       this.#owned = true;
     }
-    this.#redis.defineCommand('tenantryBatch', { numberOfKeys: KEY_NAMES.length, lua: BATCH_LUA });
-    this.#redis.defineCommand('tenantryStart', { numberOfKeys: KEY_NAMES.length, lua: START_EXPERIMENT_LUA });
-    this.#redis.defineCommand('tenantryFreeze', { numberOfKeys: KEY_NAMES.length, lua: SET_FROZEN_LUA });
-    this.#redis.defineCommand('tenantryUsage', { numberOfKeys: KEY_NAMES.length, lua: USAGE_LUA });
+    // The batch takes a varying number of keys: numkeys is its first argument.
+    this.#redis.defineCommand('tenantryBatch', { lua: BATCH_LUA });
+    this.#redis.defineCommand('tenantryStart', { numberOfKeys: KEYS_PER_TENANT, lua: START_EXPERIMENT_LUA });
+    this.#redis.defineCommand('tenantryFreeze', { numberOfKeys: KEYS_PER_TENANT, lua: SET_FROZEN_LUA });
+    this.#redis.defineCommand('tenantryUsage', { numberOfKeys: KEYS_PER_TENANT, lua: USAGE_LUA });
   }
 
   /** The client, connected: the first use connects (waiting up to the command timeout); later outages fail at once. */
@@ -112,12 +114,10 @@ class RedisStore implements QuotaStore {
     return KEY_NAMES.map((k) => tag + k);
   }
 
-  /** Queues one operation for the tenant's next batch. */
-  #enqueue(tenantId: string, args: string[]): Promise<unknown> {
+  /** Queues one operation for the next batch. */
+  #enqueue(tenantId: string, kind: string, args: string[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      let b = this.#batches.get(tenantId);
-      if (b === undefined) this.#batches.set(tenantId, (b = { keys: this.#keys(tenantId), ops: [] }));
-      b.ops.push({ args, resolve, reject });
+      this.#queue.push({ tenantId, kind, args, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         process.nextTick(() => this.#flush());
@@ -127,24 +127,33 @@ class RedisStore implements QuotaStore {
 
   #flush(): void {
     this.#scheduled = false;
-    const batches = this.#batches;
-    this.#batches = new Map();
+    const queue = this.#queue;
+    this.#queue = [];
     this.#client().then(
       (r) => {
-        for (const b of batches.values()) {
-          for (let i = 0; i < b.ops.length; i += this.#maxBatch) this.#send(r, b.keys, b.ops.slice(i, i + this.#maxBatch));
-        }
+        for (let i = 0; i < queue.length; i += this.#maxBatch) this.#send(r, queue.slice(i, i + this.#maxBatch));
       },
       (e: unknown) => {
-        for (const b of batches.values()) for (const p of b.ops) p.reject(e);
+        for (const p of queue) p.reject(e);
       },
     );
   }
 
-  #send(r: Scripted, keys: string[], ops: Pending[]): void {
+  /** One script call: the keys of each tenant in the batch once, then the operations naming their tenant's group. */
+  #send(r: Scripted, ops: Pending[]): void {
+    const groups = new Map<string, number>();
+    const keys: string[] = [];
     const args: string[] = [];
-    for (const p of ops) for (const a of p.args) args.push(a);
-    r.tenantryBatch(...keys, ...args).then(
+    for (const p of ops) {
+      let g = groups.get(p.tenantId);
+      if (g === undefined) {
+        groups.set(p.tenantId, (g = groups.size));
+        keys.push(...this.#keys(p.tenantId));
+      }
+      args.push(p.kind, String(g));
+      for (const a of p.args) args.push(a);
+    }
+    r.tenantryBatch(String(keys.length), ...keys, ...args).then(
       (results) => {
         for (let i = 0; i < ops.length; i++) ops[i]!.resolve(results[i]);
       },
@@ -169,23 +178,23 @@ class RedisStore implements QuotaStore {
 
   async reserve(op: ReserveOp): Promise<ReserveOutcome> {
     const args = [
-      'R', op.id, String(op.micros), String(op.now), String(op.expiresAt), op.timeZone, op.day, op.month, op.simulation ? '1' : '0',
+      op.id, String(op.micros), String(op.now), String(op.expiresAt), op.timeZone, op.day, op.month, op.simulation ? '1' : '0',
       op.experimentId ?? '', op.prod ? '1' : '0', String(op.prodWindowMs), String(op.retainMs), String(op.dayEnd), String(op.monthEnd),
       String(op.gcra.length),
     ];
     for (const g of op.gcra) args.push(g.key, String(g.intervalMs), String(g.toleranceMs), String(g.cost));
-    const res = (await this.#enqueue(op.tenantId, args)) as [number, string?, number?];
+    const res = (await this.#enqueue(op.tenantId, 'R', args)) as [number, string?, number?];
     if (res[0] === 1) return { ok: true };
     const reason = res[1] as DenyReason | 'STALE_ZONE';
     return res[2] === undefined || res[2] < 0 ? { ok: false, reason } : { ok: false, reason, retryAfterMs: res[2] };
   }
 
   async settle(op: SettleOp): Promise<SettleOutcome> {
-    const args = ['S', op.id, String(op.micros), String(op.now), String(op.retainMs), op.freezeOnOverrun ? '1' : '0'];
+    const args = [op.id, String(op.micros), String(op.now), String(op.retainMs), op.freezeOnOverrun ? '1' : '0'];
     const f = op.fallback;
     if (f === undefined) args.push('0');
     else args.push('1', String(f.micros), f.simulation ? '1' : '0', f.day, f.month, f.experimentId ?? '');
-    const res = (await this.#enqueue(op.tenantId, args)) as [string, number, number, number, number, string];
+    const res = (await this.#enqueue(op.tenantId, 'S', args)) as [string, number, number, number, number, string];
     if (res[0] === 'D') return { status: 'duplicate' };
     if (res[0] === 'U') return { status: 'unknown' };
     return {
@@ -195,7 +204,7 @@ class RedisStore implements QuotaStore {
   }
 
   async release(op: ReleaseOp): Promise<ReleaseOutcome> {
-    const res = (await this.#enqueue(op.tenantId, ['L', op.id, String(op.now), String(op.retainMs)])) as [string, number];
+    const res = (await this.#enqueue(op.tenantId, 'L', [op.id, String(op.now), String(op.retainMs)])) as [string, number];
     if (res[0] === 'D') return { status: 'duplicate' };
     if (res[0] === 'U') return { status: 'unknown' };
     return { status: 'released', reservedMicros: res[1] };

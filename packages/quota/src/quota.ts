@@ -235,6 +235,7 @@ function storeDown(cause: unknown): QuotaError {
 class QuotaImpl implements Quota {
   readonly store: QuotaStore;
   readonly #o: Checked;
+  readonly #recordInId: boolean;
   readonly #node = randomBytes(6).toString('base64url');
   #seq = 0;
   readonly #tenants = new Map<string, TenantCache>();
@@ -248,6 +249,7 @@ class QuotaImpl implements Quota {
   constructor(o: Checked) {
     this.#o = o;
     this.store = o.store;
+    this.#recordInId = o.store.recordInId === true;
   }
 
   #now(): number {
@@ -334,9 +336,15 @@ class QuotaImpl implements Quota {
     return c;
   }
 
+  /** A new reservation id: node.serial.tenant, then the record when the store wants it (store.ts). */
+  #id(op: ReserveOp, c: TenantCache): string {
+    const base = [this.#node, this.#seq++, c.enc].join('.');
+    return this.#recordInId ? `${base}|${op.micros}|${op.simulation ? 1 : 0}|${c.day.key}|${c.month.key}|${op.experimentId ?? ''}` : base;
+  }
+
   /** Gives the operation a new id and the tenant's current periods (joined: a flat string, hashed once). */
   #op(op: ReserveOp, c: TenantCache): ReserveOp {
-    op.id = [this.#node, this.#seq++, c.enc].join('.');
+    op.id = this.#id(op, c);
     op.timeZone = c.timeZone;
     op.day = c.day.key;
     op.month = c.month.key;
@@ -418,7 +426,7 @@ class QuotaImpl implements Quota {
     const used = this.#allowance.get(r.tenantId) ?? 0;
     if (used + r.micros > allowance) return { ok: false, reason: 'STORE_UNAVAILABLE' };
     this.#allowance.set(r.tenantId, used + r.micros);
-    const id = `${this.#node}.${this.#seq++}.${c.enc}`;
+    const id = this.#id(r, c);
     this.#local.set(id, {
       tenantId: r.tenantId, micros: r.micros, day: c.day.key, month: c.month.key, simulation: r.simulation,
       experimentId: r.experimentId, expiresAt: r.expiresAt,
@@ -429,12 +437,13 @@ class QuotaImpl implements Quota {
 
   /** The tenant and serial of a reservation id (node.serial.tenant). */
   #parseId(id: unknown): { tenantId: string; serial: number } {
-    if (typeof id !== 'string' || id.length > 2048) throw argument('id', 'must be a reservation id returned by reserve()');
+    if (typeof id !== 'string' || id.length > 4096) throw argument('id', 'must be a reservation id returned by reserve()');
     const i = id.indexOf('.');
     const j = i < 0 ? -1 : id.indexOf('.', i + 1);
     const serial = j < 0 || j === i + 1 ? Number.NaN : Number(id.slice(i + 1, j));
     if (!Number.isSafeInteger(serial)) throw argument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
-    const enc = id.slice(j + 1);
+    const bar = id.indexOf('|', j + 1);
+    const enc = bar < 0 ? id.slice(j + 1) : id.slice(j + 1, bar);
     let tenantId = this.#byEnc.get(enc);
     if (tenantId === undefined) {
       try {

@@ -5,55 +5,69 @@
 // arithmetic is the same too (integers for money, doubles for GCRA and the prod-traffic estimate, in the
 // same order of operations), so both stores give the same answers.
 //
-// One script call carries the operations of many tenants (a "batch"), applied one after another in order.
-// Within a call each tenant's numbers are read once (HMGET), kept in Lua tables while the operations run,
-// and written back once at the end (HINCRBY of the net change per field), so a reservation costs two
-// commands of its own (its record and its expiry) and a settlement three; the rest is shared by the batch.
-// Since nothing else runs during the script, this is the same as applying each operation to Redis at once.
+// Cost model: inside a script, each redis.call costs a few microseconds of argument and reply conversion,
+// more than the command itself, so the scripts make few of them:
+// - one script call carries the operations of many tenants (a batch), applied one after another in order;
+// - each tenant's numbers live in one hash, read with one HMGET when the batch first touches the tenant,
+//   kept in Lua tables while the operations run and written back with one HSET at the end (nothing else
+//   runs during the script, so this is the same as applying each operation to Redis at once);
+// - a reservation's record (micros, simulation flag, day, month, experiment) travels inside its id
+//   ("<node>.<serial>.<tenant>|<micros>|<0|1>|<day>|<month>|<experiment>"), so the open reservations are
+//   just the members of a sorted set by expiry: reserve is one ZADD, settle one ZREM and one ZADD of a
+//   tombstone; a forged id matches no member and changes nothing;
+// - expiry and the forgetting of tombstones run when something is due (the hash keeps the time of the
+//   next due expiry, `sweepAt`), and at most once a second otherwise.
 //
-// Every key a script touches is passed in KEYS, 7 per tenant, each carrying the tenant's hash tag:
-//   1 env  hash  tz d m x p pct s [frozen]            envelope in micros; the frozen reason when frozen
-//   2 acc  hash  d:<day>:s|h m:<month>:s|h s:<month>:s|h x:<experiment>:s|h open
-//                                                      spent / held micros per period and experiment;
-//                                                      open = reservations not yet settled, released or expired
-//   3 run  set   running experiments
-//   4 res  hash  id -> "micros|sim|day|month|experiment" (open), "E" .. record (expired: a late settle still
-//                charges it), or "C" (settled or released: a repeat is a duplicate)
-//   5 exp  zset  id by the time it needs attention: expiresAt while open, then when it is forgotten
-//   6 pw   hash  b t e pt pe                           prod-traffic buckets (index, counts, previous counts)
-//   7 g    hash  key -> theoretical arrival time        GCRA state (expires when every key is idle)
+// Every key a script touches is passed in KEYS, 6 per tenant, each carrying the tenant's hash tag:
+//   1 h     hash  envelope: tz d m x p pct s [frozen] tenant
+//                 accounts: d:<day>:s|h m:<month>:s|h s:<month>:s|h x:<experiment>:s|h (spent / held micros)
+//                 open (reservations open), pw:b pw:t pw:e pw:pt pw:pe (prod-traffic buckets), sweepAt
+//   2 run   set   running experiments
+//   3 open  zset  open reservation ids by expiresAt
+//   4 late  zset  expired reservation ids (a late settle still charges them) by when they are forgotten
+//   5 done  zset  settled and released ids (a repeat is a duplicate) by when they are forgotten
+//   6 g     hash  GCRA key -> theoretical arrival time (the key expires when every rate key is idle)
 // Scripts never read the clock: `now` comes from the caller, so an injected clock works across nodes.
 
 /** Keys per tenant, in the order above. */
-export const KEYS_PER_TENANT = 7;
+export const KEYS_PER_TENANT = 6;
 
 /** Shared Lua: per-tenant state cached for the call, sweeping, the prod-traffic window, write-back. */
 const COMMON = `
 local NK = ${KEYS_PER_TENANT}
 local G = {}
+local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt'}
 
 local function num(v) if v then return tonumber(v) end return 0 end
 
--- The state of tenant group g (0-based) for this call, read on first use.
-local function group(g)
+-- The state of tenant group g (0-based) for this call: read on first use with one HMGET of the envelope,
+-- the counters and any account fields the first operation needs.
+local function group(g, fields)
   local s = G[g]
   if s then return s end
   local b = g * NK
-  s = { env = KEYS[b + 1], acc = KEYS[b + 2], run = KEYS[b + 3], res = KEYS[b + 4], exp = KEYS[b + 5], pwk = KEYS[b + 6], gk = KEYS[b + 7],
-        vals = {}, dirty = {}, swept = nil, running = {}, pw = nil, tat = {}, tatDirty = {} }
-  local e = redis.call('HMGET', s.env, 'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p')
+  s = { h = KEYS[b + 1], run = KEYS[b + 2], open = KEYS[b + 3], late = KEYS[b + 4], done = KEYS[b + 5], gk = KEYS[b + 6],
+        vals = {}, dirty = {}, running = {}, tat = {}, tatDirty = {}, dk = {}, sk = {}, xk = {} }
+  local want = {unpack(ENV)}
+  for i = 1, #fields do want[#want + 1] = fields[i] end
+  local e = redis.call('HMGET', s.h, unpack(want))
   s.tz, s.d, s.m, s.x, s.pct, s.s, s.frozen, s.p = e[1], tonumber(e[2]), tonumber(e[3]), tonumber(e[4]), tonumber(e[5]), tonumber(e[6]), e[7], tonumber(e[8])
+  s.vals['open'] = num(e[9])
+  s.vals['pw:t'], s.vals['pw:e'], s.vals['pw:pt'], s.vals['pw:pe'] = num(e[11]), num(e[12]), num(e[13]), num(e[14])
+  s.vals['pw:b'] = tonumber(e[10])
+  s.vals['sweepAt'] = tonumber(e[15]) or -1
+  for i = 16, #want do s.vals[want[i]] = num(e[i]) end
   G[g] = s
   return s
 end
 
--- Account fields: loaded in one HMGET when first read; changes kept as deltas until flush.
+-- Account fields not read yet, in one HMGET.
 local function load(s, fields)
   local missing = {}
   for i = 1, #fields do if s.vals[fields[i]] == nil then missing[#missing + 1] = fields[i] end end
   if #missing == 0 then return end
-  local v = redis.call('HMGET', s.acc, unpack(missing))
-  for i = 1, #missing do s.vals[missing[i]] = num(v[i]) + (s.dirty[missing[i]] or 0) end
+  local v = redis.call('HMGET', s.h, unpack(missing))
+  for i = 1, #missing do s.vals[missing[i]] = num(v[i]) end
 end
 
 local function val(s, f)
@@ -61,71 +75,102 @@ local function val(s, f)
   return s.vals[f]
 end
 
-local function incr(s, f, v)
-  if v == 0 then return end
-  s.dirty[f] = (s.dirty[f] or 0) + v
-  if s.vals[f] ~= nil then s.vals[f] = s.vals[f] + v end
+local function set(s, f, v)
+  s.vals[f] = v
+  s.dirty[f] = true
 end
 
-local function parse(rec)
-  local micros, sim, day, month, exp = string.match(rec, '^(%d+)|(%d)|([^|]*)|([^|]*)|(.*)$')
+local function incr(s, f, v)
+  if v ~= 0 then set(s, f, val(s, f) + v) end
+end
+
+-- The record inside a reservation id: micros, simulation, day, month, experiment ('' for none).
+local function record(id)
+  local micros, sim, day, month, exp = string.match(id, '^[^|]*|(%d+)|(%d)|([^|]*)|([^|]*)|(.*)$')
   return tonumber(micros), sim == '1', day, month, exp
 end
 
--- The account fields (without :s / :h) a reservation counts against.
-local function fields(sim, day, month, exp)
-  local f = {}
-  if sim then f[1] = 's:' .. month else f[1] = 'd:' .. day; f[2] = 'm:' .. month end
-  if exp ~= '' then f[#f + 1] = 'x:' .. exp end
-  return f
-end
-
-local function add(s, f, suffix, micros)
-  for i = 1, #f do incr(s, f[i] .. suffix, micros) end
-end
-
--- Expires open reservations due at now (their amounts return) and forgets closed ones past retention.
-local function sweep(s, now, retain)
-  if s.swept ~= nil and now <= s.swept then return end
-  s.swept = now
-  local due = redis.call('ZRANGEBYSCORE', s.exp, '-inf', now, 'LIMIT', 0, 512)
-  for i = 1, #due do
-    local id = due[i]
-    local rec = redis.call('HGET', s.res, id)
-    local first = rec and string.sub(rec, 1, 1)
-    if not rec or first == 'C' or first == 'E' then
-      if rec then redis.call('HDEL', s.res, id) end
-      redis.call('ZREM', s.exp, id)
-    else
-      local micros, sim, day, month, exp = parse(rec)
-      add(s, fields(sim, day, month, exp), ':h', -micros)
-      incr(s, 'open', -1)
-      redis.call('HSET', s.res, id, 'E' .. rec)
-      redis.call('ZADD', s.exp, now + retain, id)
-    end
+-- Account field names, built once per call and tenant: {spent, held} of the day (or simulation month),
+-- of the month, of an experiment.
+local function periodFields(s, sim, day, month)
+  if sim then
+    local c = s.sk[month]
+    if not c then c = {'s:' .. month .. ':s', 's:' .. month .. ':h'}; s.sk[month] = c end
+    return c
   end
+  local c = s.dk[day]
+  if not c then c = {'d:' .. day .. ':s', 'd:' .. day .. ':h', 'm:' .. month .. ':s', 'm:' .. month .. ':h'}; s.dk[day] = c end
+  return c
+end
+
+local function expFields(s, exp)
+  local c = s.xk[exp]
+  if not c then c = {'x:' .. exp .. ':s', 'x:' .. exp .. ':h'}; s.xk[exp] = c end
+  return c
+end
+
+-- Adds micros to the spent (which = 1) or held (which = 2) field of each account of a reservation.
+local function add(s, p, x, which, micros)
+  if micros == 0 then return end
+  local v, d = s.vals, s.dirty
+  for i = which, #p, 2 do local f = p[i]; v[f] = v[f] + micros; d[f] = true end
+  if x then local f = x[which]; v[f] = v[f] + micros; d[f] = true end
+end
+
+-- Loads the account fields of a reservation (group() loads them at once for the first operation).
+local function loadAccounts(s, p, x)
+  if s.vals[p[1]] == nil or s.vals[p[#p]] == nil then load(s, p) end
+  if x and (s.vals[x[1]] == nil or s.vals[x[2]] == nil) then load(s, x) end
+end
+
+-- When something is due: open reservations past expiry return their amounts and become late ones;
+-- late and done ids past retention are forgotten.
+local function sweep(s, now, retain)
+  if now < val(s, 'sweepAt') then return end
+  local due = redis.call('ZRANGEBYSCORE', s.open, '-inf', now, 'LIMIT', 0, 512)
+  if #due > 0 then
+    local late = {}
+    for i = 1, #due do
+      local micros, sim, day, month, exp = record(due[i])
+      local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
+      loadAccounts(s, p, x)
+      add(s, p, x, 2, -micros)
+      late[#late + 1] = now + retain
+      late[#late + 1] = due[i]
+    end
+    incr(s, 'open', -#due)
+    redis.call('ZREM', s.open, unpack(due))
+    redis.call('ZADD', s.late, unpack(late))
+  end
+  redis.call('ZREMRANGEBYSCORE', s.late, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', s.done, '-inf', now)
+  local nextAt = now + 1000
+  if #due == 512 then nextAt = now else
+    local head = redis.call('ZRANGE', s.open, 0, 0, 'WITHSCORES')
+    if head[2] and tonumber(head[2]) < nextAt then nextAt = tonumber(head[2]) end
+  end
+  set(s, 'sweepAt', nextAt)
 end
 
 -- The prod-traffic window moved to now's bucket.
 local function roll(s, now, window)
-  local w = s.pw
-  if not w then
-    local v = redis.call('HMGET', s.pwk, 'b', 't', 'e', 'pt', 'pe')
-    w = { b = tonumber(v[1]), t = num(v[2]), e = num(v[3]), pt = num(v[4]), pe = num(v[5]), dirty = false }
-    s.pw = w
-  end
   local b = math.floor(now / window)
-  if w.b ~= b then
-    if w.b ~= nil and b == w.b + 1 then w.pt, w.pe = w.t, w.e else w.pt, w.pe = 0, 0 end
-    w.t, w.e, w.b, w.dirty = 0, 0, b, true
+  local cb = s.vals['pw:b']
+  if cb ~= b then
+    if cb ~= nil and b == cb + 1 then
+      set(s, 'pw:pt', s.vals['pw:t']); set(s, 'pw:pe', s.vals['pw:e'])
+    else
+      set(s, 'pw:pt', 0); set(s, 'pw:pe', 0)
+    end
+    set(s, 'pw:t', 0); set(s, 'pw:e', 0); set(s, 'pw:b', b)
   end
-  return w
 end
 
 -- Sliding-window estimate: the previous bucket weighted by the part of it still inside the window.
-local function estimate(w, now, window)
-  local weight = 1 - (now - w.b * window) / window
-  return w.pt * weight + w.t, w.pe * weight + w.e
+local function estimate(s, now, window)
+  local v = s.vals
+  local weight = 1 - (now - v['pw:b'] * window) / window
+  return v['pw:pt'] * weight + v['pw:t'], v['pw:pe'] * weight + v['pw:e']
 end
 
 local function running(s, exp)
@@ -140,18 +185,19 @@ local function tatOf(s, key, now)
   return t
 end
 
--- Writes every tenant's changes back.
+-- Writes every tenant's changes back: one HSET of the changed fields, and the GCRA state.
 local function flush()
   for _, s in pairs(G) do
-    for f, d in pairs(s.dirty) do
-      if d ~= 0 then redis.call('HINCRBY', s.acc, f, d) end
+    local kv = {}
+    for f, _ in pairs(s.dirty) do
+      kv[#kv + 1] = f
+      kv[#kv + 1] = string.format('%.17g', s.vals[f])
     end
-    local w = s.pw
-    if w and w.dirty then redis.call('HSET', s.pwk, 'b', w.b, 't', w.t, 'e', w.e, 'pt', w.pt, 'pe', w.pe) end
+    if #kv > 0 then redis.call('HSET', s.h, unpack(kv)) end
     local longest = nil
-    for key, _ in pairs(s.tatDirty) do
+    for key, at in pairs(s.tatDirty) do
       redis.call('HSET', s.gk, key, string.format('%.17g', s.tat[key]))
-      local left = s.tat[key] - s.tatDirty[key]
+      local left = s.tat[key] - at
       if longest == nil or left > longest then longest = left end
     end
     if longest ~= nil then
@@ -160,22 +206,35 @@ local function flush()
     end
   end
 end
+
 `;
 
 /**
  * The batch script. ARGV is a list of operations, each starting with its kind and the 0-based tenant
- * group whose 7 keys it uses; returns one result per operation. Encodings (all strings):
+ * group whose keys it uses; returns one flat result per operation. Encodings (all strings):
  *   reserve  R g id micros now expiresAt tz day month sim exp prod window retain dayEnd monthEnd n {key interval tolerance cost}×n
- *            -> {1} | {0, reason, retryAfterMs or -1}
- *   settle   S g id micros now retain freeze fb [fbMicros fbSim fbDay fbMonth fbExp]
- *            -> {'S', reserved, late, froze, sim, exp} | {'D'} | {'U'}
- *   release  L g id now retain -> {'L', reserved} | {'D'} | {'U'}
+ *            -> 1 | "<reason>" | "<reason>:<retryAfterMs>"
+ *   settle   S g id micros now retain freeze fallback   (fallback 1: charge even if the store never saw the id)
+ *            -> "S:<reserved>:<late 0|1>:<froze 0|1>" | "D" | "U"
+ *   release  L g id now retain -> "L:<reserved>" | "D" | "U"
  */
 export const BATCH_LUA = COMMON + `
+-- The fields group() reads with the envelope for a tenant's first operation in this call.
+local function first(sim, day, month, exp)
+  local f
+  if sim then f = {'s:' .. month .. ':s', 's:' .. month .. ':h'}
+  else f = {'d:' .. day .. ':s', 'd:' .. day .. ':h', 'm:' .. month .. ':s', 'm:' .. month .. ':h'} end
+  if exp ~= '' then f[#f + 1] = 'x:' .. exp .. ':s'; f[#f + 1] = 'x:' .. exp .. ':h' end
+  return f
+end
+
 local out = {}
+local nout = 0
+local nargs = #ARGV
 local i = 1
-while i <= #ARGV do
-  local kind, s = ARGV[i], group(tonumber(ARGV[i + 1]))
+while i <= nargs do
+  local kind, g = ARGV[i], tonumber(ARGV[i + 1])
+  local result
   if kind == 'R' then
     local id, micros, now, expiresAt = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
     local tz, day, month, sim, exp = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9] == '1', ARGV[i + 10]
@@ -183,7 +242,8 @@ while i <= #ARGV do
     local dayEnd, monthEnd, n = tonumber(ARGV[i + 14]), tonumber(ARGV[i + 15]), tonumber(ARGV[i + 16])
     local gi = i + 17
     i = gi + 4 * n
-    local deny, retry = nil, -1
+    local s = G[g] or group(g, first(sim, day, month, exp))
+    local deny, retry = nil, nil
     if not s.tz then deny = 'UNKNOWN_TENANT'
     elseif s.tz ~= tz then deny = 'STALE_ZONE'
     else
@@ -192,34 +252,31 @@ while i <= #ARGV do
       elseif exp ~= '' and not running(s, exp) then deny = 'EXPERIMENT_NOT_RUNNING'
       end
     end
-    local w
     if not deny and prod then
-      w = roll(s, now, window)
+      roll(s, now, window)
       if exp ~= '' then
-        local total, exper = estimate(w, now, window)
+        local total, exper = estimate(s, now, window)
         if (exper + 1) * 100 > s.pct * (total + 1) then deny = 'PROD_TRAFFIC' end
       end
     end
-    local f
+    local p, x
     if not deny then
-      f = fields(sim, day, month, exp)
+      p = periodFields(s, sim, day, month)
+      if exp ~= '' then x = expFields(s, exp) end
+      loadAccounts(s, p, x)
+      local v = s.vals
       if sim then
-        load(s, {f[1] .. ':s', f[1] .. ':h'})
-        if val(s, f[1] .. ':s') + val(s, f[1] .. ':h') + micros > s.s then deny = 'SIMULATION_CAP'; retry = monthEnd - now end
+        if v[p[1]] + v[p[2]] + micros > s.s then deny = 'SIMULATION_CAP'; retry = monthEnd - now end
       else
-        load(s, {f[1] .. ':s', f[1] .. ':h', f[2] .. ':s', f[2] .. ':h'})
-        if val(s, f[1] .. ':s') + val(s, f[1] .. ':h') + micros > s.d then deny = 'DAILY_CAP'; retry = dayEnd - now
-        elseif val(s, f[2] .. ':s') + val(s, f[2] .. ':h') + micros > s.m then deny = 'MONTHLY_CAP'; retry = monthEnd - now end
+        if v[p[1]] + v[p[2]] + micros > s.d then deny = 'DAILY_CAP'; retry = dayEnd - now
+        elseif v[p[3]] + v[p[4]] + micros > s.m then deny = 'MONTHLY_CAP'; retry = monthEnd - now end
       end
-      if not deny and exp ~= '' then
-        local xf = 'x:' .. exp
-        load(s, {xf .. ':s', xf .. ':h'})
-        if val(s, xf .. ':s') + val(s, xf .. ':h') + micros > s.x then deny = 'EXPERIMENT_CAP' end
-      end
+      if not deny and x and v[x[1]] + v[x[2]] + micros > s.x then deny = 'EXPERIMENT_CAP' end
     end
     -- Rate limits last: a reservation refused for any reason takes no rate units.
-    local tats = {}
+    local tats
     if not deny and n > 0 then
+      tats = {}
       local worst = 0
       for k = 0, n - 1 do
         local key, interval, tolerance, cost = ARGV[gi + 4 * k], tonumber(ARGV[gi + 4 * k + 1]), tonumber(ARGV[gi + 4 * k + 2]), tonumber(ARGV[gi + 4 * k + 3])
@@ -235,11 +292,11 @@ while i <= #ARGV do
       end
       if worst > 0 then
         deny = 'RATE_LIMIT'
-        if worst == math.huge then retry = -1 else retry = math.ceil(worst) end
+        if worst ~= math.huge then retry = math.ceil(worst) end
       end
     end
     if deny then
-      out[#out + 1] = {0, deny, retry}
+      if retry then result = deny .. ':' .. string.format('%d', retry) else result = deny end
     else
       for k = 0, n - 1 do
         local key = ARGV[gi + 4 * k]
@@ -247,76 +304,67 @@ while i <= #ARGV do
         s.tatDirty[key] = now
       end
       if prod then
-        w.t = w.t + 1
-        if exp ~= '' then w.e = w.e + 1 end
-        w.dirty = true
+        set(s, 'pw:t', s.vals['pw:t'] + 1)
+        if exp ~= '' then set(s, 'pw:e', s.vals['pw:e'] + 1) end
       end
-      add(s, f, ':h', micros)
-      incr(s, 'open', 1)
-      local sv = '0'
-      if sim then sv = '1' end
-      redis.call('HSET', s.res, id, micros .. '|' .. sv .. '|' .. day .. '|' .. month .. '|' .. exp)
-      redis.call('ZADD', s.exp, expiresAt, id)
-      out[#out + 1] = {1}
+      add(s, p, x, 2, micros)
+      set(s, 'open', s.vals['open'] + 1)
+      redis.call('ZADD', s.open, expiresAt, id)
+      if expiresAt < s.vals['sweepAt'] then set(s, 'sweepAt', expiresAt) end
+      result = 1
     end
-  elseif kind == 'S' then
-    local id, micros, now, retain, freeze = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), ARGV[i + 6] == '1'
-    local hasFallback = ARGV[i + 7] == '1'
-    local fb = i + 8
-    if hasFallback then i = fb + 5 else i = fb end
-    local rec = redis.call('HGET', s.res, id)
-    local late = 0
-    local result = nil
-    if rec == 'C' then result = {'D'}
-    elseif rec and string.sub(rec, 1, 1) == 'E' then rec = string.sub(rec, 2); late = 1
-    elseif rec then
-      local r, sim, day, month, exp = parse(rec)
-      add(s, fields(sim, day, month, exp), ':h', -r)
-      incr(s, 'open', -1)
-    elseif hasFallback then
-      local sv = '0'
-      if ARGV[fb + 1] == '1' then sv = '1' end
-      rec = ARGV[fb] .. '|' .. sv .. '|' .. ARGV[fb + 2] .. '|' .. ARGV[fb + 3] .. '|' .. ARGV[fb + 4]
-    else result = {'U'} end
-    if result then
-      out[#out + 1] = result
+  elseif kind == 'S' or kind == 'L' then
+    local id, micros, now, retain, freeze, fallback
+    if kind == 'S' then
+      id, micros, now, retain, freeze, fallback = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), ARGV[i + 6] == '1', ARGV[i + 7] == '1'
+      i = i + 8
     else
-      local r, sim, day, month, exp = parse(rec)
-      add(s, fields(sim, day, month, exp), ':s', micros)
-      redis.call('HSET', s.res, id, 'C')
-      redis.call('ZADD', s.exp, now + retain, id)
-      local froze = 0
-      if micros > r and freeze and s.tz and not s.frozen then
-        redis.call('HSET', s.env, 'frozen', 'OVERRUN')
-        s.frozen = 'OVERRUN'
-        froze = 1
-      end
-      local sv = 0
-      if sim then sv = 1 end
-      out[#out + 1] = {'S', r, late, froze, sv, exp}
+      id, now, retain = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+      i = i + 5
     end
-  elseif kind == 'L' then
-    local id, now, retain = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-    i = i + 5
-    local rec = redis.call('HGET', s.res, id)
-    if rec == 'C' then out[#out + 1] = {'D'}
-    elseif not rec then out[#out + 1] = {'U'}
+    local r, sim, day, month, exp = record(id)
+    if not r then
+      result = 'U'
     else
-      if string.sub(rec, 1, 1) == 'E' then
-        -- Expired: its amount has already returned; releasing only closes it.
-        rec = string.sub(rec, 2)
+      local s = G[g] or group(g, first(sim, day, month, exp))
+      local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
+      loadAccounts(s, p, x)
+      local state
+      if redis.call('ZREM', s.open, id) == 1 then
+        state = 0
+        add(s, p, x, 2, -r)
+        set(s, 'open', s.vals['open'] - 1)
+      elseif redis.call('ZSCORE', s.done, id) then
+        result = 'D'
+      elseif redis.call('ZREM', s.late, id) == 1 then
+        state = 1
+      elseif fallback then
+        state = 0
       else
-        local r, sim, day, month, exp = parse(rec)
-        add(s, fields(sim, day, month, exp), ':h', -r)
-        incr(s, 'open', -1)
-        redis.call('ZADD', s.exp, now + retain, id)
+        result = 'U'
       end
-      redis.call('HSET', s.res, id, 'C')
-      out[#out + 1] = {'L', (parse(rec))}
+      if state then
+        redis.call('ZADD', s.done, now + retain, id)
+        if kind == 'L' then
+          -- Releasing an expired reservation only closes it: its amount has already returned.
+          result = 'L:' .. string.format('%d', r)
+        else
+          add(s, p, x, 1, micros)
+          local froze = 0
+          if micros > r and freeze and s.tz and not s.frozen then
+            redis.call('HSET', s.h, 'frozen', 'OVERRUN')
+            s.frozen = 'OVERRUN'
+            froze = 1
+          end
+          result = 'S:' .. string.format('%d', r) .. ':' .. state .. ':' .. froze
+        end
+      end
     end
   else
     return redis.error_reply('tenantry: unknown operation ' .. tostring(kind))
   end
+  nout = nout + 1
+  out[nout] = result
 end
 flush()
 return out
@@ -324,7 +372,7 @@ return out
 
 /** KEYS: one tenant; ARGV: experiment -> 'S' started | 'R' already running | reason. */
 export const START_EXPERIMENT_LUA = COMMON + `
-local s = group(0)
+local s = group(0, {})
 if not s.tz then return 'UNKNOWN_TENANT' end
 if redis.call('SISMEMBER', s.run, ARGV[1]) == 1 then return 'R' end
 if s.frozen then return 'FROZEN' end
@@ -335,9 +383,9 @@ return 'S'
 
 /** KEYS: one tenant; ARGV: reason ('' to unfreeze) -> 1, or 0 for a tenant without an envelope. */
 export const SET_FROZEN_LUA = COMMON + `
-local s = group(0)
+local s = group(0, {})
 if not s.tz then return 0 end
-if ARGV[1] == '' then redis.call('HDEL', s.env, 'frozen') else redis.call('HSET', s.env, 'frozen', ARGV[1]) end
+if ARGV[1] == '' then redis.call('HDEL', s.h, 'frozen') else redis.call('HSET', s.h, 'frozen', ARGV[1]) end
 return 1
 `;
 
@@ -347,14 +395,14 @@ return 1
  */
 export const USAGE_LUA = COMMON + `
 local now, day, month, window, retain = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local s = group(0)
+local s = group(0, {})
 if not s.tz then return false end
 sweep(s, now, retain)
-local w = roll(s, now, window)
-local total, exper = estimate(w, now, window)
+roll(s, now, window)
+local total, exper = estimate(s, now, window)
 local names = {}
 for _, x in ipairs(redis.call('SMEMBERS', s.run)) do names[x] = 1 end
-for _, f in ipairs(redis.call('HKEYS', s.acc)) do
+for _, f in ipairs(redis.call('HKEYS', s.h)) do
   local x = string.match(f, '^x:(.*):s$')
   if x then names[x] = 1 end
 end

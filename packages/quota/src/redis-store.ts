@@ -33,7 +33,8 @@ export interface RedisStoreOptions {
 
 export type RedisConnection = { url: string } | { client: Redis };
 
-const KEY_NAMES = ['env', 'acc', 'run', 'res', 'exp', 'pw', 'g'] as const;
+const KEY_NAMES = ['h', 'run', 'open', 'late', 'done', 'g'] as const;
+const ENVELOPE_FIELDS = ['tz', 'd', 'm', 'x', 'p', 'pct', 's'] as const;
 
 interface Pending {
   tenantId: string;
@@ -51,12 +52,21 @@ type Scripted = Redis & {
   tenantryUsage(...a: string[]): Promise<unknown[] | null>;
 };
 
+/** The simulation flag and experiment of the record inside a reservation id (redis-lua.ts). */
+function recordOf(id: string): { simulation: boolean; experimentId: string | null } {
+  const parts = id.split('|');
+  const exp = parts.slice(5).join('|');
+  return { simulation: parts[2] === '1', experimentId: exp === '' ? null : exp };
+}
+
 function argument(field: string, message: string): QuotaError {
   return new QuotaError('INVALID_ARGUMENT', `${field} ${message}`, { field });
 }
 
 class RedisStore implements QuotaStore {
   readonly kind = 'redis';
+  /** Reservation ids carry their record (see redis-lua.ts), so a settlement needs no lookup. */
+  readonly recordInId = true;
   readonly #redis: Scripted;
   readonly #owned: boolean;
   readonly #prefix: string;
@@ -183,31 +193,30 @@ class RedisStore implements QuotaStore {
       String(op.gcra.length),
     ];
     for (const g of op.gcra) args.push(g.key, String(g.intervalMs), String(g.toleranceMs), String(g.cost));
-    const res = (await this.#enqueue(op.tenantId, 'R', args)) as [number, string?, number?];
-    if (res[0] === 1) return { ok: true };
-    const reason = res[1] as DenyReason | 'STALE_ZONE';
-    return res[2] === undefined || res[2] < 0 ? { ok: false, reason } : { ok: false, reason, retryAfterMs: res[2] };
+    const res = (await this.#enqueue(op.tenantId, 'R', args)) as number | string;
+    if (res === 1) return { ok: true };
+    const [reason, retry] = String(res).split(':') as [DenyReason | 'STALE_ZONE', string?];
+    return retry === undefined ? { ok: false, reason } : { ok: false, reason, retryAfterMs: Number(retry) };
   }
 
   async settle(op: SettleOp): Promise<SettleOutcome> {
-    const args = [op.id, String(op.micros), String(op.now), String(op.retainMs), op.freezeOnOverrun ? '1' : '0'];
-    const f = op.fallback;
-    if (f === undefined) args.push('0');
-    else args.push('1', String(f.micros), f.simulation ? '1' : '0', f.day, f.month, f.experimentId ?? '');
-    const res = (await this.#enqueue(op.tenantId, 'S', args)) as [string, number, number, number, number, string];
-    if (res[0] === 'D') return { status: 'duplicate' };
-    if (res[0] === 'U') return { status: 'unknown' };
+    const args = [op.id, String(op.micros), String(op.now), String(op.retainMs), op.freezeOnOverrun ? '1' : '0', op.fallback === undefined ? '0' : '1'];
+    const res = (await this.#enqueue(op.tenantId, 'S', args)) as string;
+    if (res === 'D') return { status: 'duplicate' };
+    if (res === 'U') return { status: 'unknown' };
+    const [, reserved, late, froze] = res.split(':');
+    const rec = recordOf(op.id);
     return {
-      status: 'settled', reservedMicros: res[1], chargedMicros: op.micros, overrun: op.micros > res[1], late: res[2] === 1,
-      froze: res[3] === 1, simulation: res[4] === 1, experimentId: res[5] === '' ? null : res[5],
+      status: 'settled', reservedMicros: Number(reserved), chargedMicros: op.micros, overrun: op.micros > Number(reserved), late: late === '1',
+      froze: froze === '1', simulation: rec.simulation, experimentId: rec.experimentId,
     };
   }
 
   async release(op: ReleaseOp): Promise<ReleaseOutcome> {
-    const res = (await this.#enqueue(op.tenantId, 'L', [op.id, String(op.now), String(op.retainMs)])) as [string, number];
-    if (res[0] === 'D') return { status: 'duplicate' };
-    if (res[0] === 'U') return { status: 'unknown' };
-    return { status: 'released', reservedMicros: res[1] };
+    const res = (await this.#enqueue(op.tenantId, 'L', [op.id, String(op.now), String(op.retainMs)])) as string;
+    if (res === 'D') return { status: 'duplicate' };
+    if (res === 'U') return { status: 'unknown' };
+    return { status: 'released', reservedMicros: Number(res.slice(2)) };
   }
 
   async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {
@@ -220,12 +229,12 @@ class RedisStore implements QuotaStore {
 
   async endExperiment(tenantId: string, experimentId: string): Promise<boolean> {
     const r = await this.#client();
-    return (await r.srem(this.#keys(tenantId)[2]!, experimentId)) === 1;
+    return (await r.srem(this.#keys(tenantId)[1]!, experimentId)) === 1;
   }
 
   async runningExperiments(tenantId: string): Promise<string[]> {
     const r = await this.#client();
-    return (await r.smembers(this.#keys(tenantId)[2]!)).sort();
+    return (await r.smembers(this.#keys(tenantId)[1]!)).sort();
   }
 
   async setFrozen(tenantId: string, reason: string | null): Promise<boolean> {
@@ -238,16 +247,17 @@ class RedisStore implements QuotaStore {
     const keys = this.#keys(op.tenantId);
     const [raw, env] = await Promise.all([
       r.tenantryUsage(...keys, String(op.now), op.day, op.month, String(op.prodWindowMs), String(op.retainMs)),
-      r.hgetall(keys[0]!),
+      r.hmget(keys[0]!, ...ENVELOPE_FIELDS),
     ]);
-    if (raw === null || env.tz === undefined) return null;
+    if (raw === null || env[0] === null) return null;
+    const [tz, d, m, x, p, pct, sim] = env as string[];
     const [frozen, ds, dh, ms, mh, ss, sh, exps, total, exper, open] = raw as [
       string | null, number, number, number, number, number, number, Array<[string, number, number, number]>, string, string, number,
     ];
     return {
       envelope: {
-        tenantId: op.tenantId, timeZone: env.tz, dailyMicros: Number(env.d), monthlyMicros: Number(env.m), experimentCapMicros: Number(env.x),
-        maxParallelExperiments: Number(env.p), maxProdTrafficPct: Number(env.pct), simulationMicros: Number(env.s),
+        tenantId: op.tenantId, timeZone: tz!, dailyMicros: Number(d), monthlyMicros: Number(m), experimentCapMicros: Number(x),
+        maxParallelExperiments: Number(p), maxProdTrafficPct: Number(pct), simulationMicros: Number(sim),
       },
       frozen,
       day: { spent: ds, held: dh },

@@ -150,6 +150,11 @@ export interface UsageOp {
 /** A place where a quota keeps its numbers. Every method is one atomic step. */
 export interface QuotaStore {
   readonly kind: string;
+  /**
+   * Reservation ids end with their record, "|<micros>|<0|1 simulation>|<day>|<month>|<experiment>", so that
+   * the store can settle by id without looking the reservation up (redisStore).
+   */
+  readonly recordInId?: boolean;
   putEnvelope(env: CheckedEnvelope): Promise<void>;
   /** The tenant's time zone, or null for a tenant without an envelope. */
   timeZone(tenantId: string): Promise<string | null>;

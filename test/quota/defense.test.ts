@@ -7,8 +7,8 @@ import { ewmaAlpha } from '@tenantry/kernels';
 import { refCostStep } from '@tenantry/kernels/reference';
 import {
   CostDefense, DEFAULT_BURN_RATE_WINDOWS, type CostDefenseEvent, type CostDefenseOptions, type LimiterActionEvent,
-} from '../../packages/quota/src/defense.js';
-import { isQuotaError, type QuotaErrorCode } from '../../packages/quota/src/errors.js';
+} from '@tenantry/quota';
+import { isQuotaError, type QuotaErrorCode } from '@tenantry/quota';
 import { expectCodedError } from '../helpers/errors.js';
 import { rng } from '../helpers/random.js';
 

@@ -2,8 +2,8 @@
 // micro-unit accounting, refusal once a budget is spent (changing nothing), tenant totals over per-dataset
 // budgets, fail closed without a budget, resets, and bad input refused naming the field.
 import { describe, expect, it } from 'vitest';
-import { EpsilonLedger } from '../../packages/quota/src/epsilon.js';
-import { isQuotaError, type QuotaErrorCode } from '../../packages/quota/src/errors.js';
+import { EpsilonLedger } from '@tenantry/quota';
+import { isQuotaError, type QuotaErrorCode } from '@tenantry/quota';
 import { expectCodedError } from '../helpers/errors.js';
 
 function expectQuotaError(fn: () => unknown, code: QuotaErrorCode, field: string): void {

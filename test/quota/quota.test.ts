@@ -323,3 +323,46 @@ describe('createQuota options', () => {
     await expectCodedRejection(quota.reserve({ tenant_id: 'acme', usd: 1 }), isQuotaError, 'INVALID_ARGUMENT', 'options.clock');
   });
 });
+
+describe.each(STORES)('cost defense wired into the quota on the $name store', (kind) => {
+  it('alerts on the SRE page window and applies the limiter: experiments ended, tenant frozen', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    const quota = createQuota({
+      store: await kind.make(), clock: time.clock,
+      defense: { tickMs: 0, limiter: { suspendCanaryWhenExhaustedWithinMs: 10 * 3_600_000, terminateExperimentWhenExhaustedWithinMs: 8 * 3_600_000, freezeWhenExhaustedWithinMs: 6 * 3_600_000 } },
+    });
+    const events: Array<{ type: string }> = [];
+    quota.on((e) => events.push(e));
+    await quota.setEnvelope({ ...ENVELOPE, monthly_budget_usd: 1000 });
+    expect(await quota.tickDefense()).toEqual([]);
+    await quota.startExperiment('acme', 'exp-a');
+    // 2 % of the 30-day budget inside five minutes: burn rate 14.4 over the hour, far more over 5 minutes.
+    for (let m = 1; m <= 4; m++) {
+      time.set(`2025-06-10T12:0${m}:00Z`);
+      await quota.settle(idOf(await quota.reserve({ tenant_id: 'acme', usd: 5 })), 5);
+    }
+    time.set('2025-06-10T12:05:00Z');
+    expect((await quota.usage('acme')).experiments).toEqual([expect.objectContaining({ experiment_id: 'exp-a', running: true })]);
+    const fired = await quota.tickDefense();
+    expect(fired).toContainEqual(expect.objectContaining({ type: 'burn_rate_alert', tenant_id: 'acme', severity: 'page', window: 0, threshold: 14.4 }));
+    const alert = fired.find((e) => e.type === 'burn_rate_alert') as { long_burn_rate: number; short_burn_rate: number };
+    expect(alert.long_burn_rate).toBeCloseTo(14.4, 9);
+    expect(alert.short_burn_rate).toBeCloseTo(172.8, 9);
+    for (const type of ['suspend_canary', 'terminate_experiment', 'freeze_tenant']) {
+      expect(fired).toContainEqual(expect.objectContaining({ type, tenant_id: 'acme', trigger: 'time_to_exhaustion', budget_usd: 1000 }));
+    }
+    // The same events reached the quota's listeners, and the actions were applied.
+    expect(events.filter((e) => e.type !== 'overrun')).toEqual(fired);
+    expect(await quota.reserve({ tenant_id: 'acme', usd: 1 })).toEqual({ ok: false, reason: 'FROZEN' });
+    const u = await quota.usage('acme');
+    expect(u.frozen).toBe('COST_LIMITER');
+    expect(u.experiments.filter((x) => x.running)).toEqual([]);
+    await quota.close();
+  });
+
+  it('has no defense unless configured', async () => {
+    const quota = createQuota({ store: await kind.make() });
+    expect(quota.defense).toBeNull();
+    await expectCodedRejection(quota.tickDefense(), isQuotaError, 'INVALID_ARGUMENT', 'options.defense');
+  });
+});

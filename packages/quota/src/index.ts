@@ -16,3 +16,10 @@ export { memoryStore } from './memory-store.js';
 export type { QuotaStore, DenyReason } from './store.js';
 export { redisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisConnection } from './redis-store.js';
+export { CostDefense, DEFAULT_BURN_RATE_WINDOWS, DEFAULT_BUDGET_PERIOD_MS, DEFAULT_BUCKETS_PER_WINDOW, DEFAULT_TAU_MS } from './defense.js';
+export type {
+  BurnRateWindow, CostLimiterOptions, CostDefenseOptions, CheckedCostDefenseOptions, CostDefenseEvent, BurnRateAlertEvent,
+  LimiterActionEvent, BurnRateSample, CostDefenseListener, AlertSeverity, LimiterAction,
+} from './defense.js';
+export { EpsilonLedger, EPSILON_MICROS, MAX_EPSILON } from './epsilon.js';
+export type { EpsilonSpendResult } from './epsilon.js';

@@ -179,8 +179,8 @@ class MemoryStore implements QuotaStore {
     else t.env = env;
   }
 
-  async timeZone(tenantId: string): Promise<string | null> {
-    return this.#tenants.get(tenantId)?.env.timeZone ?? null;
+  async envelope(tenantId: string): Promise<CheckedEnvelope | null> {
+    return this.#tenants.get(tenantId)?.env ?? null;
   }
 
   reserve(op: ReserveOp): ReserveOutcome {

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { dayOf, monthOf, type CalendarPeriod } from './calendar.js';
 import { checkEnvelope, checkTenantId, MAX_TENANT_ID_LENGTH, type BudgetEnvelope, type CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
+import { CostDefense, type CostDefenseEvent, type CostDefenseOptions, type LimiterActionEvent } from './defense.js';
 import { checkRateLimit, type CheckedRateLimit, type RateLimit } from './gcra.js';
 import { memoryStore } from './memory-store.js';
 import { chargeToMicros, MICROS_PER_USD, usdToMicros } from './money.js';
@@ -47,6 +48,14 @@ export interface QuotaOptions {
   freezeOnOverrun?: boolean;
   /** When the store cannot be reached: USD each tenant may still reserve per outage (default: none, fail closed). */
   failOpen?: { usd: number | string };
+  /**
+   * Cost defense (defense.ts) over the spend this quota settles: multi-window burn-rate alerts and the
+   * derivative limiter, whose actions the quota applies (freeze_tenant freezes the tenant with reason
+   * "COST_LIMITER", terminate_experiment ends its running experiments; suspend_canary is for the host).
+   * Each tenant's budget is its monthly_budget_usd per budgetPeriodMs. Ticks every `tickMs` (default
+   * 10 000; 0: only when tickDefense() is called). Default: off.
+   */
+  defense?: CostDefenseOptions & { tickMs?: number };
 }
 
 export interface ReserveRequest {
@@ -104,10 +113,12 @@ export interface Usage {
   open_reservations: number;
 }
 
-/** Events a quota emits to `on()` listeners. */
+/** Events a quota emits to `on()` listeners: its own, and those of its cost defense. */
 export type QuotaEvent =
   | { type: 'overrun'; tenant_id: string; id: string; at: number; reserved_usd: number; charged_usd: number; froze: boolean }
-  | { type: 'fail_open'; tenant_id: string; id: string; at: number; usd: number; allowance_left_usd: number };
+  | { type: 'fail_open'; tenant_id: string; id: string; at: number; usd: number; allowance_left_usd: number }
+  | { type: 'defense_error'; tenant_id: string; at: number; action: string; message: string }
+  | CostDefenseEvent;
 
 export interface Quota {
   readonly store: QuotaStore;
@@ -121,12 +132,19 @@ export interface Quota {
   freeze(tenant_id: string, reason: string): Promise<void>;
   unfreeze(tenant_id: string): Promise<void>;
   on(listener: (e: QuotaEvent) => void): () => void;
+  /** The cost defense, when configured. */
+  readonly defense: CostDefense | null;
+  /**
+   * One cost-defense tick at the clock's now: alerts and limiter actions for every tenant, the actions
+   * applied before it resolves. Rejects without a defense (INVALID_ARGUMENT naming options.defense).
+   */
+  tickDefense(): Promise<CostDefenseEvent[]>;
   close(): Promise<void>;
 }
 
 const DOMAINS: ReadonlySet<string> = new Set(['LAB', 'SHADOW', 'PROD']);
 const REQUEST_FIELDS: ReadonlySet<string> = new Set(['tenant_id', 'usd', 'domain', 'experiment_id', 'simulation', 'ttl_ms', 'route', 'tokens']);
-const OPTION_FIELDS: ReadonlySet<string> = new Set(['store', 'clock', 'defaultTtlMs', 'maxTtlMs', 'retainMs', 'prodWindowMs', 'rateLimits', 'freezeOnOverrun', 'failOpen']);
+const OPTION_FIELDS: ReadonlySet<string> = new Set(['store', 'clock', 'defaultTtlMs', 'maxTtlMs', 'retainMs', 'prodWindowMs', 'rateLimits', 'freezeOnOverrun', 'failOpen', 'defense']);
 const LIMIT_FIELDS: ReadonlySet<string> = new Set(['requests', 'tokens', 'routeRequests', 'routeTokens']);
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const DAY_MS = 86_400_000;
@@ -168,6 +186,8 @@ interface Checked {
   freezeOnOverrun: boolean;
   failOpenMicros: number | null;
   hasLimits: boolean;
+  defense: CostDefense | null;
+  tickMs: number;
 }
 
 function checkOptions(o: unknown): Checked {
@@ -197,7 +217,16 @@ function checkOptions(o: unknown): Checked {
     if (!isObject(o.failOpen) || Object.keys(o.failOpen).some((k) => k !== 'usd')) throw argument('options.failOpen', 'must be an object { usd }');
     failOpenMicros = usdToMicros(o.failOpen.usd, 'options.failOpen.usd');
   }
+  let defense: CostDefense | null = null;
+  let tickMs = 0;
+  if (o.defense !== undefined) {
+    if (!isObject(o.defense)) throw argument('options.defense', 'must be an object of cost-defense options');
+    const { tickMs: t, ...rest } = o.defense;
+    tickMs = t === undefined ? 10_000 : t === 0 ? 0 : positiveInt(t, 'options.defense.tickMs', DAY_MS);
+    defense = new CostDefense(rest as CostDefenseOptions);
+  }
   return {
+    defense, tickMs,
     store: store as unknown as QuotaStore,
     clock: (o.clock as (() => number) | undefined) ?? Date.now,
     defaultTtlMs, maxTtlMs, retainMs, prodWindowMs, limits,
@@ -246,10 +275,50 @@ class QuotaImpl implements Quota {
   readonly #allowance = new Map<string, number>();
   readonly #local = new Map<string, LocalReservation>();
 
+  readonly defense: CostDefense | null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+
   constructor(o: Checked) {
     this.#o = o;
     this.store = o.store;
     this.#recordInId = o.store.recordInId === true;
+    this.defense = o.defense;
+    if (o.defense !== null && o.tickMs > 0) {
+      this.#timer = setInterval(() => void this.tickDefense().catch(() => {}), o.tickMs);
+      this.#timer.unref();
+    }
+  }
+
+  async tickDefense(): Promise<CostDefenseEvent[]> {
+    const defense = this.defense;
+    if (defense === null) throw argument('options.defense', 'is not set: this quota has no cost defense');
+    const now = this.#now();
+    const events = defense.tick(now);
+    for (const e of events) {
+      this.#emit(e);
+      if (e.type === 'freeze_tenant' || e.type === 'terminate_experiment') await this.#act(e);
+    }
+    return events;
+  }
+
+  /** Gives settled spend to the cost defense, once it knows the tenant's budget (settled here, reserved elsewhere). */
+  #record(tenantId: string, micros: number, at: number): void {
+    const defense = this.defense!;
+    if (this.#tenants.has(tenantId)) defense.record(tenantId, micros, at);
+    else void this.#load(tenantId, at).then((c) => c !== null && defense.record(tenantId, micros, at), () => {});
+  }
+
+  /** Applies a limiter action; a store that fails is reported as a defense_error event. */
+  async #act(e: LimiterActionEvent): Promise<void> {
+    try {
+      if (e.type === 'freeze_tenant') {
+        await this.store.setFrozen(e.tenant_id, 'COST_LIMITER');
+      } else {
+        for (const exp of await this.store.runningExperiments(e.tenant_id)) await this.store.endExperiment(e.tenant_id, exp);
+      }
+    } catch (err) {
+      this.#emit({ type: 'defense_error', tenant_id: e.tenant_id, at: e.at, action: e.type, message: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   #now(): number {
@@ -276,13 +345,19 @@ class QuotaImpl implements Quota {
       throw storeDown(e);
     }
     this.#tenants.delete(checked.tenantId);
+    this.defense?.setBudget(checked.tenantId, checked.monthlyMicros);
     return checked;
   }
 
-  /** Reads the tenant's zone from the store and caches its current periods; null for an unknown tenant. */
+  /**
+   * Reads the tenant's envelope from the store and caches its zone and current periods (and gives the cost
+   * defense its budget, for tenants whose envelope another node set); null for an unknown tenant.
+   */
   async #load(tenantId: string, now: number): Promise<TenantCache | null> {
-    const tz = await this.store.timeZone(tenantId);
-    if (tz === null) return null;
+    const env = await this.store.envelope(tenantId);
+    if (env === null) return null;
+    const tz = env.timeZone;
+    this.defense?.setBudget(tenantId, env.monthlyMicros);
     const c: TenantCache = { timeZone: tz, enc: encodeURIComponent(tenantId), day: dayOf(now, tz), month: monthOf(now, tz) };
     this.#tenants.set(tenantId, c);
     this.#byEnc.set(c.enc, tenantId);
@@ -483,6 +558,7 @@ class QuotaImpl implements Quota {
     const { id, tenantId, micros, now } = op;
     if (op.fallback !== undefined) this.#local.delete(id);
     if (out.status !== 'settled') return { status: out.status, tenant_id: tenantId };
+    if (this.defense !== null && !out.simulation) this.#record(tenantId, micros, now);
     if (out.overrun) {
       this.#emit({ type: 'overrun', tenant_id: tenantId, id, at: now, reserved_usd: usd(out.reservedMicros), charged_usd: usd(micros), froze: out.froze });
     }
@@ -577,6 +653,7 @@ class QuotaImpl implements Quota {
   }
 
   async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
     this.#listeners.clear();
     await this.store.close();
   }

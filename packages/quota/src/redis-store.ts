@@ -52,6 +52,16 @@ type Scripted = Redis & {
   tenantryUsage(...a: string[]): Promise<unknown[] | null>;
 };
 
+/** An envelope from its hash fields (ENVELOPE_FIELDS order); null when the tenant has none. */
+function envelopeOf(tenantId: string, v: Array<string | null>): CheckedEnvelope | null {
+  const [tz, d, m, x, p, pct, sim] = v;
+  if (tz === null || tz === undefined) return null;
+  return {
+    tenantId, timeZone: tz, dailyMicros: Number(d), monthlyMicros: Number(m), experimentCapMicros: Number(x),
+    maxParallelExperiments: Number(p), maxProdTrafficPct: Number(pct), simulationMicros: Number(sim),
+  };
+}
+
 /** The simulation flag and experiment of the record inside a reservation id (redis-lua.ts). */
 function recordOf(id: string): { simulation: boolean; experimentId: string | null } {
   const parts = id.split('|');
@@ -181,9 +191,9 @@ class RedisStore implements QuotaStore {
     });
   }
 
-  async timeZone(tenantId: string): Promise<string | null> {
+  async envelope(tenantId: string): Promise<CheckedEnvelope | null> {
     const r = await this.#client();
-    return r.hget(this.#keys(tenantId)[0]!, 'tz');
+    return envelopeOf(tenantId, await r.hmget(this.#keys(tenantId)[0]!, ...ENVELOPE_FIELDS));
   }
 
   async reserve(op: ReserveOp): Promise<ReserveOutcome> {
@@ -249,16 +259,13 @@ class RedisStore implements QuotaStore {
       r.tenantryUsage(...keys, String(op.now), op.day, op.month, String(op.prodWindowMs), String(op.retainMs)),
       r.hmget(keys[0]!, ...ENVELOPE_FIELDS),
     ]);
-    if (raw === null || env[0] === null) return null;
-    const [tz, d, m, x, p, pct, sim] = env as string[];
+    const envelope = envelopeOf(op.tenantId, env);
+    if (raw === null || envelope === null) return null;
     const [frozen, ds, dh, ms, mh, ss, sh, exps, total, exper, open] = raw as [
       string | null, number, number, number, number, number, number, Array<[string, number, number, number]>, string, string, number,
     ];
     return {
-      envelope: {
-        tenantId: op.tenantId, timeZone: tz!, dailyMicros: Number(d), monthlyMicros: Number(m), experimentCapMicros: Number(x),
-        maxParallelExperiments: Number(p), maxProdTrafficPct: Number(pct), simulationMicros: Number(sim),
-      },
+      envelope,
       frozen,
       day: { spent: ds, held: dh },
       month: { spent: ms, held: mh },

@@ -156,8 +156,8 @@ export interface QuotaStore {
    */
   readonly recordInId?: boolean;
   putEnvelope(env: CheckedEnvelope): Promise<void>;
-  /** The tenant's time zone, or null for a tenant without an envelope. */
-  timeZone(tenantId: string): Promise<string | null>;
+  /** The tenant's envelope, or null for a tenant without one. */
+  envelope(tenantId: string): Promise<CheckedEnvelope | null>;
   reserve(op: ReserveOp): ReserveOutcome | Promise<ReserveOutcome>;
   settle(op: SettleOp): SettleOutcome | Promise<SettleOutcome>;
   release(op: ReleaseOp): ReleaseOutcome | Promise<ReleaseOutcome>;

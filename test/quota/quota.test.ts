@@ -3,7 +3,7 @@
 // overruns, experiments, prod-traffic share, simulation budget, rate limits, concurrency and bad input.
 import { describe, expect, it } from 'vitest';
 import { createQuota, isQuotaError, type BudgetEnvelope, type Quota, type QuotaOptions, type ReserveResult } from '@tenantry/quota';
-import { expectCodedRejection } from '../helpers/errors.js';
+import { expectCodedError, expectCodedRejection } from '../helpers/errors.js';
 import { STORES } from './stores.js';
 
 const ENVELOPE: BudgetEnvelope = {
@@ -364,5 +364,32 @@ describe.each(STORES)('cost defense wired into the quota on the $name store', (k
     const quota = createQuota({ store: await kind.make() });
     expect(quota.defense).toBeNull();
     await expectCodedRejection(quota.tickDefense(), isQuotaError, 'INVALID_ARGUMENT', 'options.defense');
+  });
+});
+
+describe('synchronous reserve, settle and release', () => {
+  it('answer as the promise forms do on the memory store', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    const quota = createQuota({ clock: time.clock });
+    await quota.setEnvelope(ENVELOPE);
+    expect(quota.reserveSync({ tenant_id: 'nobody', usd: 1 })).toEqual({ ok: false, reason: 'UNKNOWN_TENANT' });
+    const a = idOf(quota.reserveSync({ tenant_id: 'acme', usd: 199.99 }));
+    expect(quota.reserveSync({ tenant_id: 'acme', usd: 0.02 })).toMatchObject({ ok: false, reason: 'DAILY_CAP' });
+    expect(quota.settleSync(a, 199.99)).toMatchObject({ status: 'settled', charged_usd: 199.99 });
+    expect(quota.settleSync(a, 199.99)).toEqual({ status: 'duplicate', tenant_id: 'acme' });
+    const b = idOf(quota.reserveSync({ tenant_id: 'acme', usd: 0.01 }));
+    expect(quota.releaseSync(b)).toEqual({ status: 'released', tenant_id: 'acme' });
+    expect(idOf(quota.reserveSync({ tenant_id: 'acme', usd: 0.01 }))).toMatch(/\.acme$/);
+    expect(quota.reserveSync({ tenant_id: 'acme', usd: 0.01 })).toMatchObject({ ok: false, reason: 'DAILY_CAP' });
+    expect((await quota.usage('acme')).day).toMatchObject({ spent_usd: 199.99, reserved_usd: 0.01, remaining_usd: 0 });
+    expectCodedError(() => quota.reserveSync({ tenant_id: 'acme', usd: -1 }), isQuotaError, 'INVALID_AMOUNT', 'usd');
+    expectCodedError(() => quota.settleSync('nope', 1), isQuotaError, 'INVALID_ARGUMENT', 'id');
+  });
+
+  it('are refused on the Redis store before anything is done', async () => {
+    const quota = createQuota({ store: await STORES[1]!.make() });
+    await quota.setEnvelope(ENVELOPE);
+    expectCodedError(() => quota.reserveSync({ tenant_id: 'acme', usd: 1 }), isQuotaError, 'INVALID_ARGUMENT', 'options.store');
+    expect((await quota.usage('acme')).open_reservations).toBe(0);
   });
 });

@@ -18,7 +18,7 @@ import { CostDefense, type CostDefenseEvent, type CostDefenseOptions, type Limit
 import { checkRateLimit, type CheckedRateLimit, type RateLimit } from './gcra.js';
 import { memoryStore } from './memory-store.js';
 import { chargeToMicros, MICROS_PER_USD, usdToMicros } from './money.js';
-import type { Amounts, DenyReason, GcraCheck, QuotaStore, ReserveOp, ReserveOutcome, SettleOp, SettleOutcome } from './store.js';
+import type { Amounts, DenyReason, GcraCheck, QuotaStore, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp, SettleOutcome } from './store.js';
 
 export type Domain = 'LAB' | 'SHADOW' | 'PROD';
 
@@ -126,6 +126,14 @@ export interface Quota {
   reserve(req: ReserveRequest): Promise<ReserveResult>;
   settle(id: string, usd: number): Promise<SettleResult>;
   release(id: string): Promise<ReleaseResult>;
+  /**
+   * reserve / settle / release without a promise, for a store that answers at once (memoryStore()): the
+   * same checks, answers and errors, thrown instead of rejected. A store that answers later (Redis) is
+   * refused before anything is done (INVALID_ARGUMENT naming options.store).
+   */
+  reserveSync(req: ReserveRequest): ReserveResult;
+  settleSync(id: string, usd: number): SettleResult;
+  releaseSync(id: string): ReleaseResult;
   startExperiment(tenant_id: string, experiment_id: string): Promise<{ ok: true; started: boolean } | { ok: false; reason: DenyReason }>;
   endExperiment(tenant_id: string, experiment_id: string): Promise<boolean>;
   usage(tenant_id: string): Promise<Usage>;
@@ -355,7 +363,12 @@ class QuotaImpl implements Quota {
    */
   async #load(tenantId: string, now: number): Promise<TenantCache | null> {
     const env = await this.store.envelope(tenantId);
-    if (env === null) return null;
+    return env === null ? null : this.#cache(env, now);
+  }
+
+  /** Caches a tenant's zone and current periods from its envelope (and gives the cost defense its budget). */
+  #cache(env: CheckedEnvelope, now: number): TenantCache {
+    const tenantId = env.tenantId;
     const tz = env.timeZone;
     this.defense?.setBudget(tenantId, env.monthlyMicros);
     const c: TenantCache = { timeZone: tz, enc: encodeURIComponent(tenantId), day: dayOf(now, tz), month: monthOf(now, tz) };
@@ -396,7 +409,7 @@ class QuotaImpl implements Quota {
       gcra = checks;
     }
     return {
-      id: '', tenantId, micros, now, expiresAt: now + ttlMs, timeZone: '', day: '', month: '', dayEnd: 0, monthEnd: 0, simulation,
+      id: '', serial: 0, tenantId, micros, now, expiresAt: now + ttlMs, timeZone: '', day: '', month: '', dayEnd: 0, monthEnd: 0, simulation,
       experimentId, prod: domain === 'PROD' && !simulation, prodWindowMs: this.#o.prodWindowMs, gcra, retainMs: this.#o.retainMs,
     };
   }
@@ -413,7 +426,8 @@ class QuotaImpl implements Quota {
 
   /** A new reservation id: node.serial.tenant, then the record when the store wants it (store.ts). */
   #id(op: ReserveOp, c: TenantCache): string {
-    const base = [this.#node, this.#seq++, c.enc].join('.');
+    op.serial = this.#seq++;
+    const base = [this.#node, op.serial, c.enc].join('.');
     return this.#recordInId ? `${base}|${op.micros}|${op.simulation ? 1 : 0}|${c.day.key}|${c.month.key}|${op.experimentId ?? ''}` : base;
   }
 
@@ -474,6 +488,45 @@ class QuotaImpl implements Quota {
     return this.#reserveSlow(r, now);
   }
 
+  /** The store, when it answers at once. */
+  #syncStore(): QuotaStore & { envelopeSync(tenantId: string): CheckedEnvelope | null } {
+    const store = this.store;
+    if (typeof store.envelopeSync !== 'function') {
+      throw argument('options.store', `is a ${store.kind} store, which answers asynchronously: use reserve(), settle() and release()`);
+    }
+    return store as QuotaStore & { envelopeSync(tenantId: string): CheckedEnvelope | null };
+  }
+
+  reserveSync(req: ReserveRequest): ReserveResult {
+    const store = this.#syncStore();
+    const now = this.#now();
+    const r = this.#checkRequest(req, now);
+    for (let retried = false; ; retried = true) {
+      let c = this.#cached(r.tenantId, now);
+      if (c === undefined) {
+        const env = store.envelopeSync(r.tenantId);
+        if (env === null) return { ok: false, reason: 'UNKNOWN_TENANT' };
+        c = this.#cache(env, now);
+      }
+      const op = this.#op(r, c);
+      const answer = this.#answer(r, op, store.reserve(op) as ReserveOutcome, retried);
+      if (answer !== null) return answer;
+    }
+  }
+
+  settleSync(id: string, amount: number): SettleResult {
+    const store = this.#syncStore();
+    const op = this.#settleOp(id, amount);
+    return this.#settled(op, store.settle(op) as SettleOutcome);
+  }
+
+  releaseSync(id: string): ReleaseResult {
+    const store = this.#syncStore();
+    const { tenantId, serial } = this.#parseId(id);
+    const out = store.release({ id, serial, tenantId, now: this.#now(), retainMs: this.#o.retainMs }) as ReleaseOutcome;
+    return { status: out.status, tenant_id: tenantId };
+  }
+
   async #reserveSlow(r: RequestParts, now: number): Promise<ReserveResult> {
     for (let retried = false; ; retried = true) {
       let c: TenantCache | null;
@@ -530,18 +583,24 @@ class QuotaImpl implements Quota {
     return { tenantId, serial };
   }
 
+  /** The store operation of a settlement, checked (with the fallback of a fail-open reservation). */
+  #settleOp(id: string, amount: number): SettleOp {
+    const { tenantId, serial } = this.#parseId(id);
+    const micros = chargeToMicros(amount, 'usd');
+    const op: SettleOp = { id, serial, tenantId, micros, now: this.#now(), retainMs: this.#o.retainMs, freezeOnOverrun: this.#o.freezeOnOverrun };
+    const local = this.#local.size === 0 ? undefined : this.#local.get(id);
+    if (local !== undefined) op.fallback = { micros: local.micros, day: local.day, month: local.month, simulation: local.simulation, experimentId: local.experimentId };
+    return op;
+  }
+
   settle(id: string, amount: number): Promise<SettleResult> {
     let op: SettleOp;
     let out;
     try {
-      const { tenantId, serial } = this.#parseId(id);
-      const micros = chargeToMicros(amount, 'usd');
-      op = { id, serial, tenantId, micros, now: this.#now(), retainMs: this.#o.retainMs, freezeOnOverrun: this.#o.freezeOnOverrun };
+      op = this.#settleOp(id, amount);
     } catch (e) {
       return Promise.reject(e);
     }
-    const local = this.#local.size === 0 ? undefined : this.#local.get(id);
-    if (local !== undefined) op.fallback = { micros: local.micros, day: local.day, month: local.month, simulation: local.simulation, experimentId: local.experimentId };
     try {
       out = this.store.settle(op);
     } catch (e) {

@@ -51,6 +51,8 @@ export interface GcraCheck {
 /** A reservation as the store receives it: checked, converted, with its periods. */
 export interface ReserveOp {
   id: string;
+  /** The serial number inside the id (see SettleOp). */
+  serial: number;
   tenantId: string;
   micros: number;
   now: number;
@@ -158,6 +160,11 @@ export interface QuotaStore {
   putEnvelope(env: CheckedEnvelope): Promise<void>;
   /** The tenant's envelope, or null for a tenant without one. */
   envelope(tenantId: string): Promise<CheckedEnvelope | null>;
+  /**
+   * Present only on a store whose reserve, settle and release answer at once (not a Promise): the
+   * envelope, synchronously. Quota's reserveSync / settleSync / releaseSync need it.
+   */
+  envelopeSync?(tenantId: string): CheckedEnvelope | null;
   reserve(op: ReserveOp): ReserveOutcome | Promise<ReserveOutcome>;
   settle(op: SettleOp): SettleOutcome | Promise<SettleOutcome>;
   release(op: ReleaseOp): ReleaseOutcome | Promise<ReleaseOutcome>;

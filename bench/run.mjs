@@ -1,5 +1,5 @@
 // Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
-// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy)
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota)
 import os from 'node:os';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { runGroup, table } from './harness.mjs';
 import { logTargets } from './audit-log.bench.mjs';
 import { policyTargets } from './policy.bench.mjs';
+import { quotaTargets } from './quota.bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`;
@@ -15,6 +16,7 @@ const SUITES = {
   audit: { file: './audit.bench.mjs', title: '@tenantry/audit', targets: auditTargets },
   'audit-log': { file: './audit-log.bench.mjs', title: '@tenantry/audit durable log', targets: (results) => logTargets(results) },
   policy: { file: './policy.bench.mjs', title: '@tenantry/policy', targets: (results) => policyTargets(results) },
+  quota: { file: './quota.bench.mjs', title: '@tenantry/quota', targets: (results) => quotaTargets(results) },
 };
 
 function ratio(rows, a, b) {

@@ -33,6 +33,18 @@ describe('examples', () => {
     expect(r.stdout).toContain('unlock:    acme by oncall@acme (INC-7 reviewed)');
   });
 
+  it('quota/budget.mjs: the exact daily cap, the experiment cap, the rate limit and usage', () => {
+    const r = run('quota/budget.mjs');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const line = (label: string): unknown => JSON.parse(r.stdout.split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim());
+    expect(line('reserve 0.02 more')).toEqual({ ok: false, reason: 'DAILY_CAP', retry_after_ms: 13 * 3_600_000 });
+    expect(line('experiment 10.01')).toEqual({ ok: false, reason: 'EXPERIMENT_CAP' });
+    expect(r.stdout).toContain('25 at once           19 admitted, then {"ok":false,"reason":"RATE_LIMIT","retry_after_ms":100}');
+    expect(line('usage day')).toMatchObject({ key: '2025-03-10', cap_usd: 200, spent_usd: 38.5, reserved_usd: 0, remaining_usd: 161.5 });
+    expect(line('usage experiments')).toEqual([{ experiment_id: 'prompt-v2', running: true, cap_usd: 50, spent_usd: 38.5, reserved_usd: 0, remaining_usd: 11.5 }]);
+  });
+
   it('demo/main.mjs (npm start): prints the root, placements, burn-rate alerts and policy decisions', () => {
     const r = run('demo/main.mjs');
     expect(r.code).toBe(0);

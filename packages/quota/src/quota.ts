@@ -39,7 +39,11 @@ export interface QuotaOptions {
   defaultTtlMs?: number;
   /** Longest ttl_ms accepted (default 24 h). */
   maxTtlMs?: number;
-  /** How long settled, released and expired reservations are remembered (default 15 min, at least maxTtlMs is not required). */
+  /**
+   * How long closed reservations are remembered (default 5 min): an expired one can still be settled
+   * (charged late) for this long, and a repeated settle or release answers `duplicate`. On Redis each
+   * remembered id is a sorted-set member, so memory grows with settlement rate × retainMs.
+   */
   retainMs?: number;
   /** The sliding window of max_prod_traffic_pct (default 1 h). */
   prodWindowMs?: number;
@@ -209,7 +213,7 @@ function checkOptions(o: unknown): Checked {
   if (o.clock !== undefined && typeof o.clock !== 'function') throw argument('options.clock', 'must be a function returning epoch milliseconds');
   const maxTtlMs = o.maxTtlMs === undefined ? DAY_MS : positiveInt(o.maxTtlMs, 'options.maxTtlMs', 30 * DAY_MS);
   const defaultTtlMs = o.defaultTtlMs === undefined ? Math.min(60_000, maxTtlMs) : positiveInt(o.defaultTtlMs, 'options.defaultTtlMs', maxTtlMs);
-  const retainMs = o.retainMs === undefined ? 15 * 60_000 : positiveInt(o.retainMs, 'options.retainMs', 30 * DAY_MS);
+  const retainMs = o.retainMs === undefined ? 5 * 60_000 : positiveInt(o.retainMs, 'options.retainMs', 30 * DAY_MS);
   const prodWindowMs = o.prodWindowMs === undefined ? 3_600_000 : positiveInt(o.prodWindowMs, 'options.prodWindowMs', 30 * DAY_MS);
   const limits: Checked['limits'] = {};
   if (o.rateLimits !== undefined) {

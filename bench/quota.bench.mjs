@@ -32,21 +32,17 @@ function envelope(tenant_id) {
   };
 }
 
-/** n operations by `workers` concurrent loops; op(i) is awaited before the loop takes the next. */
-async function inFlight(n, workers, op) {
+/** n reserve → settle pairs by `workers` concurrent loops, each awaiting the two calls directly. */
+async function pairs(quota, n, workers) {
   let next = 0;
   await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < n) await op(next++);
+    while (next < n) {
+      const r = await quota.reserve(requests[next++ % TENANTS]);
+      if (!r.ok) throw new Error(`reservation denied: ${r.reason}`);
+      const s = await quota.settle(r.id, 0.0015);
+      if (s.status !== 'settled') throw new Error(`settle answered ${s.status}`);
+    }
   }));
-}
-
-async function pairs(quota, n, workers) {
-  await inFlight(n, workers, async (i) => {
-    const r = await quota.reserve(requests[i % TENANTS]);
-    if (!r.ok) throw new Error(`reservation denied: ${r.reason}`);
-    const s = await quota.settle(r.id, 0.0015);
-    if (s.status !== 'settled') throw new Error(`settle answered ${s.status}`);
-  });
 }
 
 function pairsSync(quota, n) {
@@ -57,8 +53,12 @@ function pairsSync(quota, n) {
   }
 }
 
+/** n consume() calls by `workers` concurrent loops, each awaiting the call directly. */
 async function consumes(limiter, n, workers) {
-  await inFlight(n, workers, (i) => limiter.consume(names[i % TENANTS], 1));
+  let next = 0;
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < n) await limiter.consume(names[next++ % TENANTS], 1);
+  }));
 }
 
 function redisServer() {

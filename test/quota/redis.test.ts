@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createQuota, isQuotaError, redisStore, type BudgetEnvelope, type Quota, type ReserveResult } from '@tenantry/quota';
 import { expectCodedRejection } from '../helpers/errors.js';
@@ -181,6 +182,37 @@ describe('quota on a shared Redis', () => {
         caught = e;
       }
       expect(isQuotaError(caught) && (caught as { field: string }).field).toBe(field);
+    }
+  });
+});
+
+describe('Redis memory per tenant', () => {
+  it('forgets the fields of finished days that hold nothing, and keeps a day whose reservation is still open', async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url, { lazyConnect: true });
+    client.on('error', () => {});
+    try {
+      let now = Date.parse('2025-06-10T12:00:00Z');
+      const quota = createQuota({ store: redisStore({ url: redis.url }, { prefix: 'mem:' }), clock: () => now, maxTtlMs: 3 * 86_400_000 });
+      await quota.setEnvelope(envelope('acme', 100));
+      await quota.settle(idOf(await quota.reserve({ tenant_id: 'acme', usd: 1 })), 1);
+      now = Date.parse('2025-06-11T12:00:00Z');
+      const open = idOf(await quota.reserve({ tenant_id: 'acme', usd: 2, ttl_ms: 2 * 86_400_000 }));
+      now = Date.parse('2025-06-12T12:00:00Z');
+      await quota.settle(idOf(await quota.reserve({ tenant_id: 'acme', usd: 3 })), 3);
+      const dayFields = async (): Promise<string[]> => (await client.hkeys('mem:{acme}:h')).filter((k) => k.startsWith('d:')).sort();
+      // 10 June is gone; 11 June holds the open reservation (nothing spent there yet); 12 June is today.
+      expect(await dayFields()).toEqual(['d:2025-06-11:h', 'd:2025-06-12:h', 'd:2025-06-12:s']);
+      expect(await quota.settle(open, 2)).toMatchObject({ status: 'settled' });
+      now = Date.parse('2025-06-13T12:00:00Z');
+      await quota.reserve({ tenant_id: 'acme', usd: 1 });
+      expect(await dayFields()).toEqual(['d:2025-06-13:h']);
+      // The month's spend is all there.
+      expect((await quota.usage('acme')).month).toMatchObject({ spent_usd: 6, reserved_usd: 1 });
+      await quota.close();
+    } finally {
+      client.disconnect();
+      await redis.stop();
     }
   });
 });

@@ -36,7 +36,7 @@ export const KEYS_PER_TENANT = 6;
 const COMMON = `
 local NK = ${KEYS_PER_TENANT}
 local G = {}
-local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt'}
+local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day'}
 
 local function num(v) if v then return tonumber(v) end return 0 end
 
@@ -56,7 +56,8 @@ local function group(g, fields)
   s.vals['pw:t'], s.vals['pw:e'], s.vals['pw:pt'], s.vals['pw:pe'] = num(e[11]), num(e[12]), num(e[13]), num(e[14])
   s.vals['pw:b'] = tonumber(e[10])
   s.vals['sweepAt'] = tonumber(e[15]) or -1
-  for i = 16, #want do s.vals[want[i]] = num(e[i]) end
+  s.day = e[16]
+  for i = 17, #want do s.vals[want[i]] = num(e[i]) end
   G[g] = s
   return s
 end
@@ -152,6 +153,28 @@ local function sweep(s, now, retain)
   set(s, 'sweepAt', nextAt)
 end
 
+-- On the first operation of a new calendar day: forget the spent / held fields of finished days that hold
+-- nothing (a reservation still open keeps its day until it closes), so a tenant's hash does not grow by
+-- two fields a day forever. Month fields (twelve a year) are kept.
+local function newDay(s, day)
+  if s.day == day then return end
+  s.day = day
+  s.vals['day'] = day
+  s.dirty['day'] = true
+  local keys = redis.call('HKEYS', s.h)
+  local days = {}
+  for i = 1, #keys do
+    local d = string.match(keys[i], '^d:(.*):[sh]$')
+    if d and d ~= day then days[d] = true end
+  end
+  for d, _ in pairs(days) do
+    local sf, hf = 'd:' .. d .. ':s', 'd:' .. d .. ':h'
+    if s.vals[sf] == nil and s.vals[hf] == nil and num(redis.call('HGET', s.h, hf)) == 0 then
+      redis.call('HDEL', s.h, sf, hf)
+    end
+  end
+end
+
 -- The prod-traffic window moved to now's bucket.
 local function roll(s, now, window)
   local b = math.floor(now / window)
@@ -191,7 +214,9 @@ local function flush()
     local kv = {}
     for f, _ in pairs(s.dirty) do
       kv[#kv + 1] = f
-      kv[#kv + 1] = string.format('%.17g', s.vals[f])
+      local v = s.vals[f]
+      if type(v) == 'number' then v = string.format('%.17g', v) end
+      kv[#kv + 1] = v
     end
     if #kv > 0 then redis.call('HSET', s.h, unpack(kv)) end
     local longest = nil
@@ -248,6 +273,7 @@ while i <= nargs do
     elseif s.tz ~= tz then deny = 'STALE_ZONE'
     else
       sweep(s, now, retain)
+      newDay(s, day)
       if s.frozen then deny = 'FROZEN'
       elseif exp ~= '' and not running(s, exp) then deny = 'EXPERIMENT_NOT_RUNNING'
       end

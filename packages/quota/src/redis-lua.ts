@@ -235,13 +235,14 @@ end
 `;
 
 /**
- * The batch script. ARGV is a list of operations, each starting with its kind and the 0-based tenant
- * group whose keys it uses; returns one flat result per operation. Encodings (all strings):
- *   reserve  R g id micros now expiresAt tz day month sim exp prod window retain dayEnd monthEnd n {key interval tolerance cost}×n
- *            -> 1 | "<reason>" | "<reason>:<retryAfterMs>"
- *   settle   S g id micros now retain freeze fallback   (fallback 1: charge even if the store never saw the id)
+ * The batch script. ARGV[1] is a JSON array of operations (decoded by the cjson library Redis embeds),
+ * each an array starting with its kind and the 0-based tenant group whose keys it uses; returns a JSON
+ * array with one result per operation (money as decimal strings: cjson encodes numbers with 14 digits):
+ *   reserve  ["R", g, id, micros, now, expiresAt, tz, day, month, sim 0|1, experiment, prod 0|1, window, retain,
+ *             dayEnd, monthEnd, {key, interval, tolerance, cost}…] -> 1 | "<reason>" | "<reason>:<retryAfterMs>"
+ *   settle   ["S", g, id, micros, now, retain, freeze 0|1, fallback 0|1]   (fallback: charge even if the store never saw the id)
  *            -> "S:<reserved>:<late 0|1>:<froze 0|1>" | "D" | "U"
- *   release  L g id now retain -> "L:<reserved>" | "D" | "U"
+ *   release  ["L", g, id, now, retain] -> "L:<reserved>" | "D" | "U"
  */
 export const BATCH_LUA = COMMON + `
 -- The fields group() reads with the envelope for a tenant's first operation in this call.
@@ -253,20 +254,17 @@ local function first(sim, day, month, exp)
   return f
 end
 
+local ops = cjson.decode(ARGV[1])
 local out = {}
-local nout = 0
-local nargs = #ARGV
-local i = 1
-while i <= nargs do
-  local kind, g = ARGV[i], tonumber(ARGV[i + 1])
+for k = 1, #ops do
+  local op = ops[k]
+  local kind, g = op[1], op[2]
   local result
   if kind == 'R' then
-    local id, micros, now, expiresAt = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-    local tz, day, month, sim, exp = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9] == '1', ARGV[i + 10]
-    local prod, window, retain = ARGV[i + 11] == '1', tonumber(ARGV[i + 12]), tonumber(ARGV[i + 13])
-    local dayEnd, monthEnd, n = tonumber(ARGV[i + 14]), tonumber(ARGV[i + 15]), tonumber(ARGV[i + 16])
-    local gi = i + 17
-    i = gi + 4 * n
+    local id, micros, now, expiresAt, tz, day, month = op[3], op[4], op[5], op[6], op[7], op[8], op[9]
+    local sim, exp, prod, window, retain, dayEnd, monthEnd = op[10] == 1, op[11], op[12] == 1, op[13], op[14], op[15], op[16]
+    local n = (#op - 16) / 4
+    local gi = 17
     local s = G[g] or group(g, first(sim, day, month, exp))
     local deny, retry = nil, nil
     if not s.tz then deny = 'UNKNOWN_TENANT'
@@ -304,12 +302,12 @@ while i <= nargs do
     if not deny and n > 0 then
       tats = {}
       local worst = 0
-      for k = 0, n - 1 do
-        local key, interval, tolerance, cost = ARGV[gi + 4 * k], tonumber(ARGV[gi + 4 * k + 1]), tonumber(ARGV[gi + 4 * k + 2]), tonumber(ARGV[gi + 4 * k + 3])
+      for j = 0, n - 1 do
+        local key, interval, tolerance, cost = op[gi + 4 * j], op[gi + 4 * j + 1], op[gi + 4 * j + 2], op[gi + 4 * j + 3]
         local tat = tatOf(s, key, now)
         if tat < now then tat = now end
         local allowAt = tat + cost * interval - tolerance
-        tats[k + 1] = tat + cost * interval
+        tats[j + 1] = tat + cost * interval
         if now < allowAt then
           local wait
           if cost * interval <= tolerance then wait = allowAt - now else wait = math.huge end
@@ -324,9 +322,9 @@ while i <= nargs do
     if deny then
       if retry then result = deny .. ':' .. string.format('%d', retry) else result = deny end
     else
-      for k = 0, n - 1 do
-        local key = ARGV[gi + 4 * k]
-        s.tat[key] = tats[k + 1]
+      for j = 0, n - 1 do
+        local key = op[gi + 4 * j]
+        s.tat[key] = tats[j + 1]
         s.tatDirty[key] = now
       end
       if prod then
@@ -342,11 +340,9 @@ while i <= nargs do
   elseif kind == 'S' or kind == 'L' then
     local id, micros, now, retain, freeze, fallback
     if kind == 'S' then
-      id, micros, now, retain, freeze, fallback = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), ARGV[i + 6] == '1', ARGV[i + 7] == '1'
-      i = i + 8
+      id, micros, now, retain, freeze, fallback = op[3], op[4], op[5], op[6], op[7] == 1, op[8] == 1
     else
-      id, now, retain = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-      i = i + 5
+      id, now, retain = op[3], op[4], op[5]
     end
     local r, sim, day, month, exp = record(id)
     if not r then
@@ -389,11 +385,10 @@ while i <= nargs do
   else
     return redis.error_reply('tenantry: unknown operation ' .. tostring(kind))
   end
-  nout = nout + 1
-  out[nout] = result
+  out[k] = result
 end
 flush()
-return out
+return cjson.encode(out)
 `;
 
 /** KEYS: one tenant; ARGV: experiment -> 'S' started | 'R' already running | reason. */

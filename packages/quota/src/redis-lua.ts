@@ -41,23 +41,33 @@ local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw
 local function num(v) if v then return tonumber(v) end return 0 end
 
 -- The state of tenant group g (0-based) for this call: read on first use with one HMGET of the envelope,
--- the counters and any account fields the first operation needs.
-local function group(g, fields)
+-- the counters and the account fields of the first operation (sim, day, month, exp). Tables other than the
+-- account values are made when first needed: creating tables is a good part of a tenant's cost per call.
+local periodFields, expFields
+local function group(g, sim, day, month, exp)
   local s = G[g]
   if s then return s end
   local b = g * NK
   s = { h = KEYS[b + 1], run = KEYS[b + 2], open = KEYS[b + 3], late = KEYS[b + 4], done = KEYS[b + 5], gk = KEYS[b + 6],
-        vals = {}, dirty = {}, running = {}, tat = {}, tatDirty = {}, dk = {}, sk = {}, xk = {} }
-  local want = {unpack(ENV)}
-  for i = 1, #fields do want[#want + 1] = fields[i] end
-  local e = redis.call('HMGET', s.h, unpack(want))
+        vals = {}, dirty = {} }
+  local p = periodFields(s, sim, day, month)
+  local x = exp ~= '' and expFields(s, exp) or nil
+  local e
+  if #p == 4 and not x then
+    e = redis.call('HMGET', s.h, 'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day', p[1], p[2], p[3], p[4])
+  else
+    local want = {unpack(ENV)}
+    for i = 1, #p do want[#want + 1] = p[i] end
+    if x then want[#want + 1] = x[1]; want[#want + 1] = x[2] end
+    e = redis.call('HMGET', s.h, unpack(want))
+  end
   s.tz, s.d, s.m, s.x, s.pct, s.s, s.frozen, s.p = e[1], tonumber(e[2]), tonumber(e[3]), tonumber(e[4]), tonumber(e[5]), tonumber(e[6]), e[7], tonumber(e[8])
-  s.vals['open'] = num(e[9])
-  s.vals['pw:t'], s.vals['pw:e'], s.vals['pw:pt'], s.vals['pw:pe'] = num(e[11]), num(e[12]), num(e[13]), num(e[14])
-  s.vals['pw:b'] = tonumber(e[10])
-  s.vals['sweepAt'] = tonumber(e[15]) or -1
+  local v = s.vals
+  v['open'], v['pw:b'], v['pw:t'], v['pw:e'], v['pw:pt'], v['pw:pe'] = num(e[9]), tonumber(e[10]), num(e[11]), num(e[12]), num(e[13]), num(e[14])
+  v['sweepAt'] = tonumber(e[15]) or -1
   s.day = e[16]
-  for i = 17, #want do s.vals[want[i]] = num(e[i]) end
+  for i = 1, #p do v[p[i]] = num(e[16 + i]) end
+  if x then v[x[1]], v[x[2]] = num(e[17 + #p]), num(e[18 + #p]) end
   G[g] = s
   return s
 end
@@ -93,20 +103,25 @@ end
 
 -- Account field names, built once per call and tenant: {spent, held} of the day (or simulation month),
 -- of the month, of an experiment.
-local function periodFields(s, sim, day, month)
-  if sim then
-    local c = s.sk[month]
-    if not c then c = {'s:' .. month .. ':s', 's:' .. month .. ':h'}; s.sk[month] = c end
-    return c
+periodFields = function(s, sim, day, month)
+  local cache = s.fk
+  if not cache then cache = {}; s.fk = cache end
+  local key = day
+  if sim then key = 'S' .. month end
+  local c = cache[key]
+  if not c then
+    if sim then c = {'s:' .. month .. ':s', 's:' .. month .. ':h'}
+    else c = {'d:' .. day .. ':s', 'd:' .. day .. ':h', 'm:' .. month .. ':s', 'm:' .. month .. ':h'} end
+    cache[key] = c
   end
-  local c = s.dk[day]
-  if not c then c = {'d:' .. day .. ':s', 'd:' .. day .. ':h', 'm:' .. month .. ':s', 'm:' .. month .. ':h'}; s.dk[day] = c end
   return c
 end
 
-local function expFields(s, exp)
-  local c = s.xk[exp]
-  if not c then c = {'x:' .. exp .. ':s', 'x:' .. exp .. ':h'}; s.xk[exp] = c end
+expFields = function(s, exp)
+  local cache = s.xk
+  if not cache then cache = {}; s.xk = cache end
+  local c = cache[exp]
+  if not c then c = {'x:' .. exp .. ':s', 'x:' .. exp .. ':h'}; cache[exp] = c end
   return c
 end
 
@@ -197,12 +212,14 @@ local function estimate(s, now, window)
 end
 
 local function running(s, exp)
+  if not s.running then s.running = {} end
   local r = s.running[exp]
   if r == nil then r = redis.call('SISMEMBER', s.run, exp) == 1; s.running[exp] = r end
   return r
 end
 
 local function tatOf(s, key, now)
+  if not s.tat then s.tat, s.tatDirty = {}, {} end
   local t = s.tat[key]
   if t == nil then t = tonumber(redis.call('HGET', s.gk, key) or now); s.tat[key] = t end
   return t
@@ -220,7 +237,7 @@ local function flush()
     end
     if #kv > 0 then redis.call('HSET', s.h, unpack(kv)) end
     local longest = nil
-    for key, at in pairs(s.tatDirty) do
+    for key, at in pairs(s.tatDirty or {}) do
       redis.call('HSET', s.gk, key, string.format('%.17g', s.tat[key]))
       local left = s.tat[key] - at
       if longest == nil or left > longest then longest = left end
@@ -245,15 +262,6 @@ end
  *   release  ["L", g, id, now, retain] -> "L:<reserved>" | "D" | "U"
  */
 export const BATCH_LUA = COMMON + `
--- The fields group() reads with the envelope for a tenant's first operation in this call.
-local function first(sim, day, month, exp)
-  local f
-  if sim then f = {'s:' .. month .. ':s', 's:' .. month .. ':h'}
-  else f = {'d:' .. day .. ':s', 'd:' .. day .. ':h', 'm:' .. month .. ':s', 'm:' .. month .. ':h'} end
-  if exp ~= '' then f[#f + 1] = 'x:' .. exp .. ':s'; f[#f + 1] = 'x:' .. exp .. ':h' end
-  return f
-end
-
 local ops = cjson.decode(ARGV[1])
 local out = {}
 for k = 1, #ops do
@@ -265,7 +273,7 @@ for k = 1, #ops do
     local sim, exp, prod, window, retain, dayEnd, monthEnd = op[10] == 1, op[11], op[12] == 1, op[13], op[14], op[15], op[16]
     local n = (#op - 16) / 4
     local gi = 17
-    local s = G[g] or group(g, first(sim, day, month, exp))
+    local s = G[g] or group(g, sim, day, month, exp)
     local deny, retry = nil, nil
     if not s.tz then deny = 'UNKNOWN_TENANT'
     elseif s.tz ~= tz then deny = 'STALE_ZONE'
@@ -348,7 +356,7 @@ for k = 1, #ops do
     if not r then
       result = 'U'
     else
-      local s = G[g] or group(g, first(sim, day, month, exp))
+      local s = G[g] or group(g, sim, day, month, exp)
       local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
       loadAccounts(s, p, x)
       local state
@@ -393,7 +401,7 @@ return cjson.encode(out)
 
 /** KEYS: one tenant; ARGV: experiment -> 'S' started | 'R' already running | reason. */
 export const START_EXPERIMENT_LUA = COMMON + `
-local s = group(0, {})
+local s = group(0, false, '', '', '')
 if not s.tz then return 'UNKNOWN_TENANT' end
 if redis.call('SISMEMBER', s.run, ARGV[1]) == 1 then return 'R' end
 if s.frozen then return 'FROZEN' end
@@ -404,7 +412,7 @@ return 'S'
 
 /** KEYS: one tenant; ARGV: reason ('' to unfreeze) -> 1, or 0 for a tenant without an envelope. */
 export const SET_FROZEN_LUA = COMMON + `
-local s = group(0, {})
+local s = group(0, false, '', '', '')
 if not s.tz then return 0 end
 if ARGV[1] == '' then redis.call('HDEL', s.h, 'frozen') else redis.call('HSET', s.h, 'frozen', ARGV[1]) end
 return 1
@@ -416,7 +424,7 @@ return 1
  */
 export const USAGE_LUA = COMMON + `
 local now, day, month, window, retain = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local s = group(0, {})
+local s = group(0, false, '', '', '')
 if not s.tz then return false end
 sweep(s, now, retain)
 roll(s, now, window)

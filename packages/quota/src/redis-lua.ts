@@ -12,29 +12,33 @@
 //   kept in Lua tables while the operations run and written back with one HSET at the end (nothing else
 //   runs during the script, so this is the same as applying each operation to Redis at once);
 // - a reservation's record (micros, simulation flag, day, month, experiment) travels inside its id
-//   ("<node>.<serial>.<tenant>|<micros>|<0|1>|<day>|<month>|<experiment>"), so the open reservations are
-//   just the members of a sorted set by expiry: reserve is one ZADD, settle one ZREM and one ZADD of a
-//   tombstone; a forged id matches no member and changes nothing;
+//   ("<node>.<serial>.<tenant>|<micros>|<0|1>|<day>|<month>|<experiment>"), so reservations are just the
+//   members of one sorted set, whose score says their state (bands of B = 2^44 ms, far above any epoch ms):
+//     [0, B)       open, score = expiresAt
+//     [-B, 0)      expired: its amount has returned, a late settle still charges it; score = forgetAt - B
+//     [-3B, -B)    settled or released (a repeat is a duplicate); score = expiresAt - 2B or forgetAt - 3B
+//   reserve is one ZADD; settle and release are one ZADD XX INCR -2B, whose answer (the new score) tells
+//   the old state and closes the reservation in the same step (a duplicate is put back); a forged id
+//   matches no member and changes nothing;
 // - expiry and the forgetting of tombstones run when something is due (the hash keeps the time of the
 //   next due expiry, `sweepAt`), and at most once a second otherwise.
 //
-// Every key a script touches is passed in KEYS, 6 per tenant, each carrying the tenant's hash tag:
+// Every key a script touches is passed in KEYS, 4 per tenant, each carrying the tenant's hash tag:
 //   1 h     hash  envelope: tz d m x p pct s [frozen] tenant
 //                 accounts: d:<day>:s|h m:<month>:s|h s:<month>:s|h x:<experiment>:s|h (spent / held micros)
 //                 open (reservations open), pw:b pw:t pw:e pw:pt pw:pe (prod-traffic buckets), sweepAt
 //   2 run   set   running experiments
-//   3 open  zset  open reservation ids by expiresAt
-//   4 late  zset  expired reservation ids (a late settle still charges them) by when they are forgotten
-//   5 done  zset  settled and released ids (a repeat is a duplicate) by when they are forgotten
-//   6 g     hash  GCRA key -> theoretical arrival time (the key expires when every rate key is idle)
+//   3 ids   zset  reservation ids, scored by state as above
+//   4 g     hash  GCRA key -> theoretical arrival time (the key expires when every rate key is idle)
 // Scripts never read the clock: `now` comes from the caller, so an injected clock works across nodes.
 
 /** Keys per tenant, in the order above. */
-export const KEYS_PER_TENANT = 6;
+export const KEYS_PER_TENANT = 4;
 
 /** Shared Lua: per-tenant state cached for the call, sweeping, the prod-traffic window, write-back. */
 const COMMON = `
 local NK = ${KEYS_PER_TENANT}
+local B = 17592186044416 -- 2^44
 local G = {}
 local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day'}
 
@@ -48,7 +52,7 @@ local function group(g, sim, day, month, exp)
   local s = G[g]
   if s then return s end
   local b = g * NK
-  s = { h = KEYS[b + 1], run = KEYS[b + 2], open = KEYS[b + 3], late = KEYS[b + 4], done = KEYS[b + 5], gk = KEYS[b + 6],
+  s = { h = KEYS[b + 1], run = KEYS[b + 2], open = KEYS[b + 3], gk = KEYS[b + 4],
         vals = {}, dirty = {} }
   local p = periodFields(s, sim, day, month)
   local x = exp ~= '' and expFields(s, exp) or nil
@@ -143,7 +147,7 @@ end
 -- late and done ids past retention are forgotten.
 local function sweep(s, now, retain)
   if now < val(s, 'sweepAt') then return end
-  local due = redis.call('ZRANGEBYSCORE', s.open, '-inf', now, 'LIMIT', 0, 512)
+  local due = redis.call('ZRANGEBYSCORE', s.open, 0, now, 'LIMIT', 0, 512)
   if #due > 0 then
     local late = {}
     for i = 1, #due do
@@ -151,18 +155,18 @@ local function sweep(s, now, retain)
       local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
       loadAccounts(s, p, x)
       add(s, p, x, 2, -micros)
-      late[#late + 1] = now + retain
+      late[#late + 1] = now + retain - B
       late[#late + 1] = due[i]
     end
     incr(s, 'open', -#due)
-    redis.call('ZREM', s.open, unpack(due))
-    redis.call('ZADD', s.late, unpack(late))
+    redis.call('ZADD', s.open, 'XX', unpack(late))
   end
-  redis.call('ZREMRANGEBYSCORE', s.late, '-inf', now)
-  redis.call('ZREMRANGEBYSCORE', s.done, '-inf', now)
+  -- Forget expired ids past retention, and closed ones retainMs after their TTL would have ended.
+  redis.call('ZREMRANGEBYSCORE', s.open, -B, now - B)
+  redis.call('ZREMRANGEBYSCORE', s.open, '-inf', now - retain - 2 * B)
   local nextAt = now + 1000
   if #due == 512 then nextAt = now else
-    local head = redis.call('ZRANGE', s.open, 0, 0, 'WITHSCORES')
+    local head = redis.call('ZRANGEBYSCORE', s.open, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     if head[2] and tonumber(head[2]) < nextAt then nextAt = tonumber(head[2]) end
   end
   set(s, 'sweepAt', nextAt)
@@ -359,22 +363,26 @@ for k = 1, #ops do
       local s = G[g] or group(g, sim, day, month, exp)
       local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
       loadAccounts(s, p, x)
+      -- One step reads the old state and closes the reservation (file comment).
       local state
-      if redis.call('ZREM', s.open, id) == 1 then
+      local moved = redis.call('ZADD', s.open, 'XX', 'INCR', -2 * B, id)
+      local old = moved and tonumber(moved) + 2 * B
+      if old and old >= 0 then
         state = 0
         add(s, p, x, 2, -r)
         set(s, 'open', s.vals['open'] - 1)
-      elseif redis.call('ZSCORE', s.done, id) then
-        result = 'D'
-      elseif redis.call('ZREM', s.late, id) == 1 then
+      elseif old and old >= -B then
         state = 1
+      elseif old then
+        redis.call('ZADD', s.open, 'XX', old, id)
+        result = 'D'
       elseif fallback then
         state = 0
+        redis.call('ZADD', s.open, now - 2 * B, id)
       else
         result = 'U'
       end
       if state then
-        redis.call('ZADD', s.done, now + retain, id)
         if kind == 'L' then
           -- Releasing an expired reservation only closes it: its amount has already returned.
           result = 'L:' .. string.format('%d', r)

@@ -33,7 +33,7 @@ export interface RedisStoreOptions {
 
 export type RedisConnection = { url: string } | { client: Redis };
 
-const KEY_NAMES = ['h', 'run', 'open', 'late', 'done', 'g'] as const;
+const KEY_NAMES = ['h', 'run', 'ids', 'g'] as const;
 const ENVELOPE_FIELDS = ['tz', 'd', 'm', 'x', 'p', 'pct', 's'] as const;
 
 interface Pending {

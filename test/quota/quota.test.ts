@@ -393,3 +393,51 @@ describe('synchronous reserve, settle and release', () => {
     expect((await quota.usage('acme')).open_reservations).toBe(0);
   });
 });
+
+describe('several quotas on one store', () => {
+  it.each(STORES)('settle each other\'s reservations on the $name store, serials colliding', async (kind) => {
+    const store = await kind.make();
+    const a = createQuota({ store });
+    const b = createQuota({ store });
+    await a.setEnvelope(ENVELOPE);
+    // Both quotas number their reservations from 0: the same serials, different ids.
+    const fromA = await Promise.all(Array.from({ length: 50 }, () => a.reserve({ tenant_id: 'acme', usd: 1 })));
+    const fromB = await Promise.all(Array.from({ length: 50 }, () => b.reserve({ tenant_id: 'acme', usd: 2 })));
+    expect(new Set([...fromA, ...fromB].map(idOf)).size).toBe(100);
+    expect((await a.usage('acme')).day.reserved_usd).toBe(150);
+    for (const r of fromA) expect(await b.settle(idOf(r), 1)).toMatchObject({ status: 'settled', reserved_usd: 1 });
+    for (const r of fromB) expect(await a.settle(idOf(r), 2)).toMatchObject({ status: 'settled', reserved_usd: 2 });
+    for (const r of fromA) expect((await a.settle(idOf(r), 1)).status).toBe('duplicate');
+    expect((await b.usage('acme')).day).toMatchObject({ spent_usd: 150, reserved_usd: 0 });
+    expect((await b.usage('acme')).open_reservations).toBe(0);
+  });
+});
+
+describe('malformed requests', () => {
+  it('never get anything but a typed error or an answer', async () => {
+    const quota = createQuota();
+    await quota.setEnvelope(ENVELOPE);
+    const values: unknown[] = [undefined, null, 0, -1, 1.5, Number.NaN, Infinity, '', 'x', '1', true, [], {}, [1], { a: 1 }, 'acme', 'PROD', 2 ** 60];
+    const fields = ['tenant_id', 'usd', 'domain', 'experiment_id', 'simulation', 'ttl_ms', 'route', 'tokens'];
+    let state = 7;
+    const pick = (): unknown => values[(state = (state * 1103515245 + 12345) % 2 ** 31) % values.length];
+    let answered = 0;
+    for (let i = 0; i < 2000; i++) {
+      const req: Record<string, unknown> = { tenant_id: 'acme', usd: 0.01 };
+      for (const f of fields) if (pick() !== undefined && state % 3 === 0) req[f] = pick();
+      try {
+        const r = await quota.reserve(req as never);
+        expect(typeof r.ok).toBe('boolean');
+        answered++;
+      } catch (e) {
+        expect(isQuotaError(e), String(e)).toBe(true);
+        expect((e as { field?: string }).field).toBeTypeOf('string');
+      }
+    }
+    // Some requests were valid and answered; the envelope's numbers are intact.
+    expect(answered).toBeGreaterThan(0);
+    const u = await quota.usage('acme');
+    expect(u.day.spent_usd).toBe(0);
+    expect(u.day.reserved_usd).toBeLessThanOrEqual(200);
+  });
+});

@@ -431,11 +431,11 @@ class QuotaImpl implements Quota {
   /** A new reservation id: node.serial.tenant, then the record when the store wants it (store.ts). */
   #id(op: ReserveOp, c: TenantCache): string {
     op.serial = this.#seq++;
-    const base = [this.#node, op.serial, c.enc].join('.');
+    const base = `${this.#node}.${op.serial}.${c.enc}`;
     return this.#recordInId ? `${base}|${op.micros}|${op.simulation ? 1 : 0}|${c.day.key}|${c.month.key}|${op.experimentId ?? ''}` : base;
   }
 
-  /** Gives the operation a new id and the tenant's current periods (joined: a flat string, hashed once). */
+  /** Gives the operation a new id and the tenant's current periods. */
   #op(op: ReserveOp, c: TenantCache): ReserveOp {
     op.id = this.#id(op, c);
     op.timeZone = c.timeZone;

@@ -13,7 +13,7 @@
 // is not lost across a reconnect: a settlement is acknowledged only when Redis answered, and a retried
 // settlement of the same id is answered `duplicate` (settle is idempotent by reservation id). A reservation
 // whose answer was lost holds its amount until its TTL.
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
 import { BATCH_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
@@ -91,8 +91,7 @@ class RedisStore implements QuotaStore {
       this.#redis = conn.client as Scripted;
       this.#owned = false;
     } else {
-      const options: RedisOptions = { enableOfflineQueue: false, commandTimeout: o.commandTimeoutMs, maxRetriesPerRequest: 0, lazyConnect: true };
-      this.#redis = new Redis(conn.url, options) as Scripted;
+      this.#redis = new Redis(conn.url, { enableOfflineQueue: false, commandTimeout: o.commandTimeoutMs, maxRetriesPerRequest: 0, lazyConnect: true }) as Scripted;
       // Errors surface on the commands (as STORE_UNAVAILABLE); the connection keeps retrying.
       this.#redis.on('error', () => {});
       this.#owned = true;

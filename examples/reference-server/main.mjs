@@ -1,0 +1,73 @@
+// The tenantry reference gateway: Fastify with the tenantry routes (@tenantry/gateway) on the embedded
+// default — the audit ledger in a data directory, the quota in memory (or in Redis with REDIS_URL), the
+// bundled policy — and the tenants of the tenants file.
+//
+//   node examples/reference-server/main.mjs     (after npm run build)
+//
+// Environment: PORT (default 8787; 0 picks a free one), HOST (127.0.0.1), DATA_DIR (default
+// .data/reference-server under the working directory), TENANTRY_CONFIG (default
+// examples/reference-server/tenants.json), REDIS_URL (the quota in Redis).
+// SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { AuditLedger, generateNoteKey } from '@tenantry/audit';
+import { Gateway, tenantryRoutes } from '@tenantry/gateway';
+import { createPolicyEngine } from '@tenantry/policy';
+import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const port = env.PORT === undefined ? 8787 : Number(env.PORT);
+const host = env.HOST ?? '127.0.0.1';
+const dataDir = resolve(env.DATA_DIR ?? '.data/reference-server');
+const configFile = resolve(env.TENANTRY_CONFIG ?? join(here, 'tenants.json'));
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
+  process.exit(2);
+}
+
+/** The node's note signer key: made on first start, kept in the data directory (mode 0600). */
+async function signerKey() {
+  const file = join(dataDir, 'node-signer.key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+    const { signerKey: key } = generateNoteKey('tenantry-reference.local');
+    await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+    return key;
+  }
+}
+
+await mkdir(dataDir, { recursive: true });
+const tenants = JSON.parse(await readFile(configFile, 'utf8'));
+const ledger = await AuditLedger.open(join(dataDir, 'audit'), { signerKey: await signerKey() });
+const quota = createQuota({ store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore() });
+const policy = await createPolicyEngine();
+const gateway = await Gateway.create({ tenants, ledger, quota, policy });
+
+const app = Fastify({ logger: false });
+app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
+await app.register(tenantryRoutes, { gateway });
+const address = await app.listen({ port, host });
+
+let closing = false;
+async function shutdown(signal) {
+  if (closing) return;
+  closing = true;
+  await app.close(); // stops accepting, waits for the requests in flight
+  await gateway.close(); // the audit log's last appends are on disk
+  policy.close();
+  console.log(`${signal}: closed`);
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+console.log(`tenantry reference gateway listening on ${address}`);
+console.log(`  data ${dataDir}, tenants ${configFile}, quota ${env.REDIS_URL ? `in Redis (${env.REDIS_URL})` : 'in memory'}`);
+console.log(`  try: curl -s ${address}/v1/invoke -H 'authorization: Bearer acme-demo-key' -H 'content-type: application/json' \\`);
+console.log(`         -d '{"action":"invoke","resource":{"tenant_id":"acme","layer":"model_access","id":"doc-1","classification":"internal","region":"eu-west-1","domain":"PROD","tool":"chat"},"estimated_usd":0.5}'`);

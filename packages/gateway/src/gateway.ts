@@ -1,0 +1,249 @@
+// The request path of DESIGN.md, independent of any HTTP framework (fastify.ts maps it to routes):
+//
+//   authenticate (Bearer key → tenant) → policy.decide → quota.reserve(estimate) → upstream → quota.settle(actual)
+//   → audit.append → receipt
+//
+// Every decision, denial and charge is an audit entry of the tenant's log (kinds `invoke`, `policy.deny`,
+// `quota.deny`, `admin.*`), appended before the answer leaves: a receipt that was returned is durable.
+// Answers are { status, body, headers? }: 200 with a receipt, 400 / 401 / 403 / 404 / 429 with
+// { code, message, … }. A request can never cause a 5xx through its content; a failing store or upstream
+// answers 503 / 502 and denies (fail closed).
+import type { AuditLedger, JsonObject } from '@tenantry/audit';
+import type { PolicyEngine } from '@tenantry/policy';
+import { isQuotaError, type Quota } from '@tenantry/quota';
+import { GatewayError } from './errors.js';
+import { checkTenantsFile, TenantDirectory, type TenantRecord, type TenantsFile } from './tenants.js';
+import { mockModel, type Upstream } from './upstream.js';
+
+export interface GatewayOptions {
+  /** The tenants file (parsed JSON; checked here). */
+  tenants: unknown;
+  ledger: AuditLedger;
+  quota: Quota;
+  policy: PolicyEngine;
+  /** Default: mockModel(). */
+  upstream?: Upstream;
+}
+
+export interface GatewayReply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export const MODES = ['NORMAL', 'CONSERVATIVE', 'AUDIT', 'INCIDENT', 'RED_TEAM'] as const;
+export type Mode = (typeof MODES)[number];
+
+const INVOKE_FIELDS: ReadonlySet<string> = new Set(['action', 'resource', 'estimated_usd', 'experiment_id']);
+const MAX_ESTIMATE_USD = 1_000_000;
+
+function reply(status: number, code: string, message: string, extra: Record<string, unknown> = {}): GatewayReply {
+  return { status, body: { code, message, ...extra } };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const UNAUTHENTICATED = (): GatewayReply => ({
+  ...reply(401, 'UNAUTHENTICATED', 'an Authorization: Bearer <api key> header with a known key is required'),
+  headers: { 'www-authenticate': 'Bearer' },
+});
+
+/** The composed request path: one per process, shared by every request. */
+export class Gateway {
+  readonly tenants: TenantDirectory;
+  readonly ledger: AuditLedger;
+  readonly quota: Quota;
+  readonly policy: PolicyEngine;
+  readonly #upstream: Upstream;
+  #mode: Mode = 'NORMAL';
+
+  private constructor(tenants: TenantDirectory, o: GatewayOptions) {
+    this.tenants = tenants;
+    this.ledger = o.ledger;
+    this.quota = o.quota;
+    this.policy = o.policy;
+    this.#upstream = o.upstream ?? mockModel();
+  }
+
+  /**
+   * Checks the tenants file, loads the tenants into the policy engine's data and their envelopes into
+   * the quota.
+   * @throws GatewayError INVALID_TENANTS naming the field, INVALID_ARGUMENT for a missing part.
+   */
+  static async create(o: GatewayOptions): Promise<Gateway> {
+    if (!isObject(o)) throw new GatewayError('INVALID_ARGUMENT', 'options must be an object { tenants, ledger, quota, policy }', 'options');
+    for (const part of ['ledger', 'quota', 'policy'] as const) {
+      if (!isObject(o[part])) throw new GatewayError('INVALID_ARGUMENT', `options.${part} is required`, `options.${part}`);
+    }
+    if (o.upstream !== undefined && typeof o.upstream !== 'function') throw new GatewayError('INVALID_ARGUMENT', 'options.upstream must be a function', 'options.upstream');
+    const file: TenantsFile = checkTenantsFile(o.tenants);
+    const tenants = new TenantDirectory(file);
+    o.policy.setData(tenants.policyData());
+    for (const t of file.tenants) await o.quota.setEnvelope(t.envelope);
+    return new Gateway(tenants, o);
+  }
+
+  get mode(): Mode {
+    return this.#mode;
+  }
+
+  /** POST /v1/invoke. */
+  async invoke(authorization: unknown, body: unknown): Promise<GatewayReply> {
+    const caller = this.tenants.caller(authorization);
+    if (caller === null || caller.kind !== 'tenant') return UNAUTHENTICATED();
+    const tenant = caller.tenant;
+    const bad = this.#checkInvoke(body);
+    if (bad !== null) return bad;
+    const b = body as { action: string; resource: JsonObject; estimated_usd: number; experiment_id?: string };
+
+    const decision = this.policy.decide({
+      protocol_version: '1.0',
+      principal: { tenant_id: tenant.tenant_id, ...tenant.principal },
+      action: b.action,
+      resource: b.resource,
+      context: { mode: this.#mode },
+    });
+    if (!decision.allow) {
+      await this.ledger.append(tenant.tenant_id, { kind: 'policy.deny', payload: { action: b.action, resource: b.resource, reasons: decision.reasons } });
+      return reply(403, 'POLICY_DENIED', `denied by policy: ${decision.reasons.join(', ')}`, { reasons: decision.reasons });
+    }
+
+    const domain = b.resource.domain;
+    let reservation;
+    try {
+      reservation = await this.quota.reserve({
+        tenant_id: tenant.tenant_id, usd: b.estimated_usd,
+        ...(domain === 'LAB' || domain === 'SHADOW' || domain === 'PROD' ? { domain } : {}),
+        ...(b.experiment_id === undefined ? {} : { experiment_id: b.experiment_id }),
+      });
+    } catch (e) {
+      if (isQuotaError(e)) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
+      throw e;
+    }
+    if (!reservation.ok) {
+      const retryAfterMs = reservation.retry_after_ms ?? 1000;
+      await this.ledger.append(tenant.tenant_id, { kind: 'quota.deny', payload: { action: b.action, estimated_usd: b.estimated_usd, reason: reservation.reason } });
+      const r = reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
+      return { ...r, headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
+    }
+
+    let result;
+    try {
+      result = await this.#upstream({ tenant_id: tenant.tenant_id, action: b.action, resource: b.resource, estimated_usd: b.estimated_usd });
+    } catch (e) {
+      await this.quota.release(reservation.id);
+      return reply(502, 'UPSTREAM_FAILED', `the upstream call failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const settled = await this.quota.settle(reservation.id, result.usd);
+    const charged = settled.status === 'settled' ? settled.charged_usd : 0;
+    const { index, leaf_hash } = await this.ledger.append(tenant.tenant_id, {
+      kind: 'invoke',
+      payload: { action: b.action, resource: b.resource, estimated_usd: b.estimated_usd, charged_usd: charged, reservation: reservation.id },
+    });
+    return { status: 200, body: { receipt: { tenant_id: tenant.tenant_id, index, leaf_hash }, charged_usd: charged, output: result.output } };
+  }
+
+  #checkInvoke(body: unknown): GatewayReply | null {
+    const bad = (field: string, message: string): GatewayReply => reply(400, 'INVALID_REQUEST', `${field} ${message}`, { field });
+    if (!isObject(body)) return bad('body', 'must be a JSON object { action, resource, estimated_usd, experiment_id? }');
+    for (const k of Object.keys(body)) if (!INVOKE_FIELDS.has(k)) return bad(k, 'is not a field of an invoke request');
+    if (typeof body.action !== 'string' || body.action.length === 0) return bad('action', 'must be a non-empty string');
+    if (!isObject(body.resource)) return bad('resource', 'must be an object (the policy resource)');
+    const usd = body.estimated_usd;
+    if (typeof usd !== 'number' || !Number.isFinite(usd) || usd < 0 || usd > MAX_ESTIMATE_USD) return bad('estimated_usd', `must be a number of USD from 0 to ${MAX_ESTIMATE_USD}`);
+    if (body.experiment_id !== undefined && (typeof body.experiment_id !== 'string' || body.experiment_id.length === 0)) return bad('experiment_id', 'must be a non-empty string');
+    return null;
+  }
+
+  /** GET /v1/tenants/:tenant/audit/:index — the tenant's own key only. */
+  async auditEntry(authorization: unknown, tenantId: string, indexText: string): Promise<GatewayReply> {
+    const caller = this.tenants.caller(authorization);
+    if (caller === null) return UNAUTHENTICATED();
+    if (caller.kind !== 'tenant' || caller.tenant.tenant_id !== tenantId) {
+      return reply(403, 'FORBIDDEN', 'a tenant reads only its own audit log, with its own key');
+    }
+    if (!/^(0|[1-9][0-9]{0,14})$/.test(indexText)) return reply(400, 'INVALID_REQUEST', 'index must be a non-negative integer', { field: 'index' });
+    const index = Number(indexText);
+    const size = this.ledger.log.size(tenantId);
+    if (index >= size) return reply(404, 'NOT_FOUND', `tenant ${tenantId} has ${size} audit entries`);
+    const { entry } = await this.ledger.log.entry(tenantId, index);
+    const receipt = await this.ledger.receipt(tenantId, index);
+    return { status: 200, body: { entry, receipt, verifier_keys: [this.ledger.verifierKey] } };
+  }
+
+  /** GET /v1/audit/checkpoint — the latest signed checkpoint note (one is made when there is none). */
+  async checkpoint(): Promise<GatewayReply> {
+    const cp = this.ledger.latestCheckpoint ?? (await this.ledger.checkpoint());
+    return { status: 200, body: cp.note, headers: { 'content-type': 'text/plain; charset=utf-8' } };
+  }
+
+  #admin(authorization: unknown): GatewayReply | null {
+    const caller = this.tenants.caller(authorization);
+    if (caller === null) return UNAUTHENTICATED();
+    return caller.kind === 'admin' ? null : reply(403, 'FORBIDDEN', 'this needs the admin key');
+  }
+
+  #known(tenantId: string): TenantRecord | GatewayReply {
+    return this.tenants.tenant(tenantId) ?? reply(404, 'NOT_FOUND', `no tenant ${JSON.stringify(tenantId)}`);
+  }
+
+  /** PUT /v1/admin/tenants/:tenant/envelope. */
+  async setEnvelope(authorization: unknown, tenantId: string, body: unknown): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    const t = this.#known(tenantId);
+    if (!('tenant_id' in t)) return t;
+    if (!isObject(body) || body.tenant_id !== tenantId) return reply(400, 'INVALID_REQUEST', 'the body must be a budget envelope of this tenant', { field: 'tenant_id' });
+    try {
+      await this.quota.setEnvelope(body as never);
+    } catch (e) {
+      if (isQuotaError(e)) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
+      throw e;
+    }
+    await this.ledger.append(tenantId, { kind: 'admin.envelope', payload: { envelope: body as never } });
+    return { status: 200, body: { tenant_id: tenantId, envelope: body } };
+  }
+
+  /** POST /v1/admin/tenants/:tenant/freeze and /unfreeze. */
+  async freeze(authorization: unknown, tenantId: string, body: unknown, frozen: boolean): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    const t = this.#known(tenantId);
+    if (!('tenant_id' in t)) return t;
+    const reason = isObject(body) && typeof body.reason === 'string' && body.reason.length > 0 ? body.reason : null;
+    if (frozen && reason === null) return reply(400, 'INVALID_REQUEST', 'reason must be a non-empty string', { field: 'reason' });
+    if (frozen) await this.quota.freeze(tenantId, reason!);
+    else await this.quota.unfreeze(tenantId);
+    await this.ledger.append(tenantId, { kind: frozen ? 'admin.freeze' : 'admin.unfreeze', payload: { reason } });
+    return { status: 200, body: { tenant_id: tenantId, frozen: frozen ? reason : null } };
+  }
+
+  /** POST /v1/admin/tenants/:tenant/unlock — lifts a policy lockdown. */
+  async unlock(authorization: unknown, tenantId: string, body: unknown): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    const t = this.#known(tenantId);
+    if (!('tenant_id' in t)) return t;
+    if (!isObject(body) || typeof body.by !== 'string' || body.by.length === 0 || typeof body.reason !== 'string' || body.reason.length === 0) {
+      return reply(400, 'INVALID_REQUEST', 'the body must be { by, reason } (non-empty strings)', { field: typeof body === 'object' && body !== null && typeof (body as { by?: unknown }).by === 'string' ? 'reason' : 'by' });
+    }
+    if (this.policy.lockOf(tenantId) === undefined) return reply(409, 'NOT_LOCKED', `tenant ${tenantId} is not locked`);
+    const lock = this.policy.unlock(tenantId, { by: body.by, reason: body.reason });
+    await this.ledger.append(tenantId, { kind: 'admin.unlock', payload: { by: body.by, reason: body.reason, since: lock.since } });
+    return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
+  }
+
+  /** GET /healthz. */
+  health(): GatewayReply {
+    return { status: 200, body: { status: 'ok', mode: this.#mode, tenants: this.tenants.file.tenants.length } };
+  }
+
+  /** Flushes what the audit log holds and closes it (graceful shutdown). */
+  async close(): Promise<void> {
+    await this.ledger.close();
+    await this.quota.close();
+  }
+}
+

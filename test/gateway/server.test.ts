@@ -1,0 +1,189 @@
+// The reference server end to end over HTTP, started as its own process (examples/reference-server/main.mjs)
+// on a free loopback port: isolation and lockdown, budget exhaustion, receipts that verify offline, a restart
+// that keeps the chain, client mistakes answered 4xx, and the same suite with the quota in a real Redis.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCheckpoint, verifyReceipt, type Receipt } from '@tenantry/audit';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+const MAIN = fileURLToPath(new URL('../../examples/reference-server/main.mjs', import.meta.url));
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    url, child,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+const ACME = 'Bearer acme-demo-key';
+const GLOBEX = 'Bearer globex-demo-key';
+const ADMIN = 'Bearer admin-demo-key';
+const acmeDoc = { tenant_id: 'acme', layer: 'model_access', id: 'doc-1', classification: 'internal', region: 'eu-west-1', domain: 'PROD', tool: 'chat' };
+const globexDoc = { tenant_id: 'globex', layer: 'model_access', id: 'doc-7', classification: 'internal', region: 'us-east-1', domain: 'PROD', tool: 'chat' };
+
+async function call(url: string, method: string, path: string, auth: string | null, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { ...(auth ? { authorization: auth } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // the checkpoint is text
+  }
+  return { status: res.status, body: json as Record<string, unknown>, headers: res.headers };
+}
+
+const invoke = (url: string, auth: string | null, body: unknown) => call(url, 'POST', '/v1/invoke', auth, body);
+
+describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quota in $quota', ({ quota }) => {
+  let dataDir: string;
+  let redis: RedisServer | undefined;
+  let server: Server;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tenantry-server-'));
+    if (quota === 'redis') redis = await startRedis();
+    env = { DATA_DIR: dataDir, ...(redis ? { REDIS_URL: redis.url } : {}) };
+    server = await startServer(env);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await redis?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers an invoke with a receipt that verifies offline against the entry it names', async () => {
+    const r = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.5 });
+    expect(r.status).toBe(200);
+    const receipt = r.body.receipt as { tenant_id: string; index: number; leaf_hash: string };
+    expect(receipt).toMatchObject({ tenant_id: 'acme', index: 0 });
+    expect(r.body.charged_usd).toBe(0.4);
+    const e = await call(server.url, 'GET', `/v1/tenants/acme/audit/${receipt.index}`, ACME);
+    expect(e.status).toBe(200);
+    const full = e.body.receipt as Receipt;
+    expect(full.leaf_hash).toBe(receipt.leaf_hash);
+    expect(e.body.entry).toMatchObject({ kind: 'invoke', tenant_id: 'acme', payload: { charged_usd: 0.4, estimated_usd: 0.5 } });
+    expect(verifyReceipt(full, e.body.verifier_keys as string[])).toBe(true);
+    expect(verifyReceipt({ ...full, leaf_hash: '00'.repeat(32) }, e.body.verifier_keys as string[])).toBe(false);
+    const cp = await call(server.url, 'GET', '/v1/audit/checkpoint', null);
+    expect(cp.status).toBe(200);
+    expect(openCheckpoint(String(cp.body), e.body.verifier_keys as string[]).checkpoint.size).toBeGreaterThan(0);
+  });
+
+  it('denies a cross-tenant request, locks the offender down, and lets the admin unlock it', async () => {
+    const cross = await invoke(server.url, ACME, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 });
+    expect(cross.status).toBe(403);
+    expect(cross.body).toMatchObject({ code: 'POLICY_DENIED' });
+    expect(cross.body.reasons).toContain('CROSS_TENANT');
+    const locked = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.1 });
+    expect(locked.status).toBe(403);
+    expect(locked.body.reasons).toEqual(['TENANT_LOCKED']);
+    // The other tenant is untouched, and cannot read the offender's log.
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 })).status).toBe(200);
+    expect((await call(server.url, 'GET', '/v1/tenants/acme/audit/0', GLOBEX)).status).toBe(403);
+    // Both denials are in acme's audit log.
+    const kinds = [];
+    for (let i = 1; i <= 2; i++) kinds.push(((await call(server.url, 'GET', `/v1/tenants/acme/audit/${i}`, ACME)).body.entry as { kind: string }).kind);
+    expect(kinds).toEqual(['policy.deny', 'policy.deny']);
+    expect((await call(server.url, 'POST', '/v1/admin/tenants/acme/unlock', ACME, { by: 'me', reason: 'x' })).status).toBe(403);
+    expect((await call(server.url, 'POST', '/v1/admin/tenants/acme/unlock', ADMIN, { by: 'oncall', reason: 'INC-7 reviewed' })).status).toBe(200);
+    expect((await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.1 })).status).toBe(200);
+  });
+
+  it('answers 429 QUOTA_DENIED with the reason and Retry-After once the daily cap is reached', async () => {
+    // globex: daily cap 10 USD; 6 estimated (4.8 charged), then 6 more would pass the cap.
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 6 })).status).toBe(200);
+    const denied = await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 6 });
+    expect(denied.status).toBe(429);
+    expect(denied.body).toMatchObject({ code: 'QUOTA_DENIED', reason: 'DAILY_CAP' });
+    expect(Number(denied.headers.get('retry-after'))).toBeGreaterThan(0);
+    // A freeze by the admin denies everything, an unfreeze lifts it.
+    expect((await call(server.url, 'POST', '/v1/admin/tenants/globex/freeze', ADMIN, { reason: 'billing review' })).status).toBe(200);
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 })).body).toMatchObject({ reason: 'FROZEN' });
+    expect((await call(server.url, 'POST', '/v1/admin/tenants/globex/unfreeze', ADMIN, {})).status).toBe(200);
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 })).status).toBe(200);
+  });
+
+  it('answers client mistakes with 4xx { code, message }', async () => {
+    const cases: Array<[Promise<{ status: number; body: Record<string, unknown> }>, number, string]> = [
+      [invoke(server.url, null, { action: 'invoke', resource: acmeDoc, estimated_usd: 1 }), 401, 'UNAUTHENTICATED'],
+      [invoke(server.url, 'Bearer nobody', { action: 'invoke', resource: acmeDoc, estimated_usd: 1 }), 401, 'UNAUTHENTICATED'],
+      [invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: -1 }), 400, 'INVALID_REQUEST'],
+      [invoke(server.url, ACME, { action: 'invoke', resource: 'doc', estimated_usd: 1 }), 400, 'INVALID_REQUEST'],
+      [invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 1, extra: 1 }), 400, 'INVALID_REQUEST'],
+      [invoke(server.url, ACME, '{"action":'), 400, 'INVALID_JSON'],
+      [invoke(server.url, ACME, { action: 'invoke', resource: { ...acmeDoc, id: 'x'.repeat(70_000) }, estimated_usd: 1 }), 413, 'BODY_TOO_LARGE'],
+      [call(server.url, 'POST', '/v1/invoke', ACME, 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [call(server.url, 'GET', '/v1/tenants/acme/audit/-1', ACME), 400, 'INVALID_REQUEST'],
+      [call(server.url, 'GET', '/v1/tenants/acme/audit/999999', ACME), 404, 'NOT_FOUND'],
+      [call(server.url, 'GET', '/v2/nothing', ACME), 404, 'NOT_FOUND'],
+      [call(server.url, 'PUT', '/v1/admin/tenants/acme/envelope', ADMIN, { tenant_id: 'acme', daily_budget_usd: -1 }), 400, 'INVALID_REQUEST'],
+    ];
+    for (const [p, status, code] of cases) {
+      const r = await p;
+      expect([r.status, r.body.code]).toEqual([status, code]);
+      expect(typeof r.body.message).toBe('string');
+    }
+  });
+
+  it('never answers 5xx to random bodies and headers', async () => {
+    let state = 11;
+    const next = (n: number): number => (state = (state * 1103515245 + 12345) % 2 ** 31) % n;
+    const values: unknown[] = [null, 0, -1, 1e308, 'x', '', [], {}, [acmeDoc], acmeDoc, true, 'invoke', { tenant_id: 7 }];
+    for (let i = 0; i < 150; i++) {
+      const body: Record<string, unknown> = {};
+      for (const f of ['action', 'resource', 'estimated_usd', 'experiment_id', 'junk']) if (next(2) === 0) body[f] = values[next(values.length)];
+      const auth = [ACME, GLOBEX, ADMIN, 'Bearer ', 'Basic abc', null][next(6)]!;
+      const raw = next(5) === 0 ? JSON.stringify(body).slice(0, next(20)) : body;
+      const r = await invoke(server.url, auth, raw);
+      expect(r.status, JSON.stringify(r.body)).toBeLessThan(500);
+    }
+  });
+
+  it('keeps the chain, its roots and the receipts across a restart', async () => {
+    const before = await call(server.url, 'GET', '/v1/tenants/acme/audit/0', ACME);
+    const again = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.2 });
+    const lastIndex = (again.body.receipt as { index: number }).index;
+    expect(await server.stop()).toBe(0);
+    server = await startServer(env);
+    const after = await call(server.url, 'GET', '/v1/tenants/acme/audit/0', ACME);
+    expect(after.body.entry).toEqual(before.body.entry);
+    expect(verifyReceipt(before.body.receipt as Receipt, after.body.verifier_keys as string[])).toBe(true);
+    const next = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.2 });
+    expect((next.body.receipt as { index: number }).index).toBe(lastIndex + 1);
+    const last = await call(server.url, 'GET', `/v1/tenants/acme/audit/${lastIndex}`, ACME);
+    expect((last.body.receipt as Receipt).leaf_hash).toBe((again.body.receipt as { leaf_hash: string }).leaf_hash);
+    expect(verifyReceipt(last.body.receipt as Receipt, last.body.verifier_keys as string[])).toBe(true);
+  });
+});

@@ -171,6 +171,21 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     }
   });
 
+  it('counts decisions, denials, spend and audit entries in /metrics', async () => {
+    const r = await call(server.url, 'GET', '/metrics', null);
+    expect(r.status).toBe(200);
+    const text = String(r.body);
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('tenantry_policy_decisions_total{allow="false",reason="CROSS_TENANT"}')).toBe(1);
+    expect(value('tenantry_policy_decisions_total{allow="false",reason="TENANT_LOCKED"}')).toBe(1);
+    expect(value('tenantry_quota_denials_total{reason="DAILY_CAP"}')).toBe(1);
+    expect(value('tenantry_quota_denials_total{reason="FROZEN"}')).toBe(1);
+    expect(value('tenantry_spend_usd_total{tenant="globex"}')).toBeCloseTo(0.08 + 4.8 + 0.08, 9);
+    expect(value('tenantry_audit_log_entries{tenant="acme"}')).toBeGreaterThanOrEqual(4);
+    expect(value('tenantry_stage_seconds_count{stage="upstream"}')).toBeGreaterThan(0);
+    expect(value('tenantry_requests_total{route="/v1/invoke",status="429"}')).toBe(2);
+  });
+
   it('keeps the chain, its roots and the receipts across a restart', async () => {
     const before = await call(server.url, 'GET', '/v1/tenants/acme/audit/0', ACME);
     const again = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.2 });

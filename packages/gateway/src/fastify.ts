@@ -1,4 +1,4 @@
-// tenantry as a Fastify plugin: the routes of DESIGN.md on a Gateway (gateway.ts). Register it in an
+// tenantry as a Fastify plugin: the routes of DESIGN.md on a Gateway (gateway.ts), and GET /metrics. Register it in an
 // existing server (`app.register(tenantryRoutes, { gateway })`); it is encapsulated, so its error handler
 // (client mistakes → 4xx { code, message }, never a 500) applies to its own routes only and the host's
 // handlers are left alone.
@@ -62,4 +62,11 @@ export const tenantryRoutes: FastifyPluginAsync<TenantryRoutesOptions> = async (
   app.post<{ Params: TenantParams }>('/v1/admin/tenants/:tenant/unlock', { bodyLimit }, async (req, reply) =>
     send(reply, await gateway.unlock(req.headers.authorization, req.params.tenant, req.body)));
   app.get('/healthz', async (_req, reply) => send(reply, gateway.health()));
+  app.get('/metrics', async (_req, reply) => {
+    const registry = gateway.metrics.registry;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    gateway.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
 };

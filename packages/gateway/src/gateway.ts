@@ -12,6 +12,7 @@ import type { AuditLedger, JsonObject } from '@tenantry/audit';
 import type { PolicyEngine } from '@tenantry/policy';
 import { isQuotaError, type Quota } from '@tenantry/quota';
 import { GatewayError } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
 import { checkTenantsFile, TenantDirectory, type TenantRecord, type TenantsFile } from './tenants.js';
 import { mockModel, type Upstream } from './upstream.js';
 
@@ -56,6 +57,7 @@ export class Gateway {
   readonly ledger: AuditLedger;
   readonly quota: Quota;
   readonly policy: PolicyEngine;
+  readonly metrics: GatewayMetrics;
   readonly #upstream: Upstream;
   #mode: Mode = 'NORMAL';
 
@@ -65,6 +67,14 @@ export class Gateway {
     this.quota = o.quota;
     this.policy = o.policy;
     this.#upstream = o.upstream ?? mockModel();
+    this.metrics = new GatewayMetrics(() => tenants.file.tenants.map((t) => [t.tenant_id, o.ledger.log.size(t.tenant_id)]));
+  }
+
+  /** Appends an audit entry (resolves once durable), counted by kind. */
+  async #audit(tenantId: string, kind: string, payload: JsonObject) {
+    const r = await this.metrics.time('audit', () => this.ledger.append(tenantId, { kind, payload }));
+    this.metrics.auditEntries.inc({ kind });
+    return r;
   }
 
   /**
@@ -98,6 +108,8 @@ export class Gateway {
     if (bad !== null) return bad;
     const b = body as { action: string; resource: JsonObject; estimated_usd: number; experiment_id?: string };
 
+    const m = this.metrics;
+    const end = m.stage.startTimer({ stage: 'policy' });
     const decision = this.policy.decide({
       protocol_version: '1.0',
       principal: { tenant_id: tenant.tenant_id, ...tenant.principal },
@@ -105,42 +117,46 @@ export class Gateway {
       resource: b.resource,
       context: { mode: this.#mode },
     });
+    end();
+    if (decision.allow) m.decisions.inc({ allow: 'true', reason: '' });
+    else for (const reason of decision.reasons) m.decisions.inc({ allow: 'false', reason });
     if (!decision.allow) {
-      await this.ledger.append(tenant.tenant_id, { kind: 'policy.deny', payload: { action: b.action, resource: b.resource, reasons: decision.reasons } });
+      await this.#audit(tenant.tenant_id, 'policy.deny', { action: b.action, resource: b.resource, reasons: [...decision.reasons] });
       return reply(403, 'POLICY_DENIED', `denied by policy: ${decision.reasons.join(', ')}`, { reasons: decision.reasons });
     }
 
     const domain = b.resource.domain;
     let reservation;
     try {
-      reservation = await this.quota.reserve({
+      reservation = await m.time('quota_reserve', () => this.quota.reserve({
         tenant_id: tenant.tenant_id, usd: b.estimated_usd,
         ...(domain === 'LAB' || domain === 'SHADOW' || domain === 'PROD' ? { domain } : {}),
         ...(b.experiment_id === undefined ? {} : { experiment_id: b.experiment_id }),
-      });
+      }));
     } catch (e) {
       if (isQuotaError(e)) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
       throw e;
     }
     if (!reservation.ok) {
       const retryAfterMs = reservation.retry_after_ms ?? 1000;
-      await this.ledger.append(tenant.tenant_id, { kind: 'quota.deny', payload: { action: b.action, estimated_usd: b.estimated_usd, reason: reservation.reason } });
+      m.quotaDenials.inc({ reason: reservation.reason });
+      await this.#audit(tenant.tenant_id, 'quota.deny', { action: b.action, estimated_usd: b.estimated_usd, reason: reservation.reason });
       const r = reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
       return { ...r, headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
     }
 
     let result;
     try {
-      result = await this.#upstream({ tenant_id: tenant.tenant_id, action: b.action, resource: b.resource, estimated_usd: b.estimated_usd });
+      result = await m.time('upstream', () => this.#upstream({ tenant_id: tenant.tenant_id, action: b.action, resource: b.resource, estimated_usd: b.estimated_usd }));
     } catch (e) {
       await this.quota.release(reservation.id);
       return reply(502, 'UPSTREAM_FAILED', `the upstream call failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const settled = await this.quota.settle(reservation.id, result.usd);
+    const settled = await m.time('quota_settle', () => this.quota.settle(reservation.id, result.usd));
     const charged = settled.status === 'settled' ? settled.charged_usd : 0;
-    const { index, leaf_hash } = await this.ledger.append(tenant.tenant_id, {
-      kind: 'invoke',
-      payload: { action: b.action, resource: b.resource, estimated_usd: b.estimated_usd, charged_usd: charged, reservation: reservation.id },
+    m.spend.inc({ tenant: tenant.tenant_id }, charged);
+    const { index, leaf_hash } = await this.#audit(tenant.tenant_id, 'invoke', {
+      action: b.action, resource: b.resource, estimated_usd: b.estimated_usd, charged_usd: charged, reservation: reservation.id,
     });
     return { status: 200, body: { receipt: { tenant_id: tenant.tenant_id, index, leaf_hash }, charged_usd: charged, output: result.output } };
   }
@@ -202,7 +218,7 @@ export class Gateway {
       if (isQuotaError(e)) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
       throw e;
     }
-    await this.ledger.append(tenantId, { kind: 'admin.envelope', payload: { envelope: body as never } });
+    await this.#audit(tenantId, 'admin.envelope', { envelope: body as JsonObject });
     return { status: 200, body: { tenant_id: tenantId, envelope: body } };
   }
 
@@ -216,7 +232,7 @@ export class Gateway {
     if (frozen && reason === null) return reply(400, 'INVALID_REQUEST', 'reason must be a non-empty string', { field: 'reason' });
     if (frozen) await this.quota.freeze(tenantId, reason!);
     else await this.quota.unfreeze(tenantId);
-    await this.ledger.append(tenantId, { kind: frozen ? 'admin.freeze' : 'admin.unfreeze', payload: { reason } });
+    await this.#audit(tenantId, frozen ? 'admin.freeze' : 'admin.unfreeze', { reason });
     return { status: 200, body: { tenant_id: tenantId, frozen: frozen ? reason : null } };
   }
 
@@ -231,7 +247,7 @@ export class Gateway {
     }
     if (this.policy.lockOf(tenantId) === undefined) return reply(409, 'NOT_LOCKED', `tenant ${tenantId} is not locked`);
     const lock = this.policy.unlock(tenantId, { by: body.by, reason: body.reason });
-    await this.ledger.append(tenantId, { kind: 'admin.unlock', payload: { by: body.by, reason: body.reason, since: lock.since } });
+    await this.#audit(tenantId, 'admin.unlock', { by: body.by, reason: body.reason, since: lock.since });
     return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
   }
 

@@ -8,3 +8,5 @@ export { Gateway, MODES } from './gateway.js';
 export type { GatewayOptions, GatewayReply, Mode } from './gateway.js';
 export { tenantryRoutes, clientError } from './fastify.js';
 export type { TenantryRoutesOptions } from './fastify.js';
+export { GatewayMetrics } from './metrics.js';
+export type { Stage } from './metrics.js';

@@ -45,7 +45,7 @@ describe('examples', () => {
     expect(line('usage experiments')).toEqual([{ experiment_id: 'prompt-v2', running: true, cap_usd: 50, spent_usd: 38.5, reserved_usd: 0, remaining_usd: 11.5 }]);
   });
 
-  it('demo/main.mjs (npm start): prints the root, placements, burn-rate alerts and policy decisions', () => {
+  it('demo/main.mjs: prints the root, placements, burn-rate alerts and policy decisions', () => {
     const r = run('demo/main.mjs');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/root +[0-9a-f]{64}/);

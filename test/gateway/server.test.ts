@@ -202,3 +202,39 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     expect(verifyReceipt(last.body.receipt as Receipt, last.body.verifier_keys as string[])).toBe(true);
   });
 });
+
+describe('reference server killed with SIGKILL', () => {
+  it('loses no receipt it returned', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-kill-'));
+    try {
+      let server = await startServer({ DATA_DIR: dataDir });
+      const receipts: Array<{ index: number; leaf_hash: string }> = [];
+      let stop = false;
+      const loops = Array.from({ length: 16 }, async () => {
+        while (!stop) {
+          const r = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.001 }).catch(() => null);
+          if (r === null) return;
+          if (r.status === 200) receipts.push(r.body.receipt as { index: number; leaf_hash: string });
+        }
+      });
+      while (receipts.length < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      server.child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(loops);
+      const child = server.child;
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      server = await startServer({ DATA_DIR: dataDir });
+      try {
+        for (const r of receipts) {
+          const e = await call(server.url, 'GET', `/v1/tenants/acme/audit/${r.index}`, ACME);
+          expect(e.status).toBe(200);
+          expect((e.body.receipt as Receipt).leaf_hash).toBe(r.leaf_hash);
+        }
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

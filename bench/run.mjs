@@ -1,5 +1,5 @@
 // Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
-// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota)
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway)
 import os from 'node:os';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ const SUITES = {
   'audit-log': { file: './audit-log.bench.mjs', title: '@tenantry/audit durable log', targets: (results) => logTargets(results) },
   policy: { file: './policy.bench.mjs', title: '@tenantry/policy', targets: (results) => policyTargets(results) },
   quota: { file: './quota.bench.mjs', title: '@tenantry/quota', targets: (results) => quotaTargets(results) },
+  // autocannon against two server processes; the suite writes its own tables (report()).
+  gateway: { file: './gateway.bench.mjs', title: '@tenantry/gateway' },
 };
 
 function ratio(rows, a, b) {
@@ -72,6 +74,11 @@ for (const name of names) {
   if (!suite) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`);
   console.log(`suite ${name}`);
   const mod = await import(suite.file);
+  if (mod.report) {
+    const body = await mod.report();
+    sections.push({ name, text: [`## ${suite.title}`, '', `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', body].join('\n') });
+    continue;
+  }
   const { groups, info, close } = await mod.groups();
   const results = [];
   try {

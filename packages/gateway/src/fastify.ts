@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { GatewayError } from './errors.js';
 import type { Gateway, GatewayReply } from './gateway.js';
+import { ROUTES } from './routes.js';
 
 export interface TenantryRoutesOptions {
   gateway: Gateway;
@@ -29,11 +30,7 @@ export function clientError(e: FastifyError): { status: number; code: string; me
   return { status, code, message: e.message };
 }
 
-/**
- * The tenantry routes: POST /v1/invoke, GET /v1/tenants/:tenant/audit/:index, GET /v1/audit/checkpoint,
- * PUT /v1/admin/tenants/:tenant/envelope, POST /v1/admin/tenants/:tenant/{freeze,unfreeze,unlock},
- * GET /healthz.
- */
+/** The tenantry routes (routes.ts) in a Fastify server. */
 export const tenantryRoutes: FastifyPluginAsync<TenantryRoutesOptions> = async (app: FastifyInstance, options) => {
   const gateway = options?.gateway;
   if (gateway === undefined || gateway === null || typeof gateway.invoke !== 'function') {
@@ -48,24 +45,12 @@ export const tenantryRoutes: FastifyPluginAsync<TenantryRoutesOptions> = async (
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   });
 
-  type TenantParams = { tenant: string };
-  app.post('/v1/invoke', { bodyLimit }, async (req, reply) => send(reply, await gateway.invoke(req.headers.authorization, req.body)));
-  app.get<{ Params: { tenant: string; index: string } }>('/v1/tenants/:tenant/audit/:index', async (req, reply) =>
-    send(reply, await gateway.auditEntry(req.headers.authorization, req.params.tenant, req.params.index)));
-  app.get('/v1/audit/checkpoint', async (_req, reply) => send(reply, await gateway.checkpoint()));
-  app.put<{ Params: TenantParams }>('/v1/admin/tenants/:tenant/envelope', { bodyLimit }, async (req, reply) =>
-    send(reply, await gateway.setEnvelope(req.headers.authorization, req.params.tenant, req.body)));
-  app.post<{ Params: TenantParams }>('/v1/admin/tenants/:tenant/freeze', { bodyLimit }, async (req, reply) =>
-    send(reply, await gateway.freeze(req.headers.authorization, req.params.tenant, req.body, true)));
-  app.post<{ Params: TenantParams }>('/v1/admin/tenants/:tenant/unfreeze', { bodyLimit }, async (req, reply) =>
-    send(reply, await gateway.freeze(req.headers.authorization, req.params.tenant, req.body, false)));
-  app.post<{ Params: TenantParams }>('/v1/admin/tenants/:tenant/unlock', { bodyLimit }, async (req, reply) =>
-    send(reply, await gateway.unlock(req.headers.authorization, req.params.tenant, req.body)));
-  app.get('/healthz', async (_req, reply) => send(reply, gateway.health()));
-  app.get('/metrics', async (_req, reply) => {
-    const registry = gateway.metrics.registry;
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  for (const route of ROUTES) {
+    app.route<{ Params: Record<string, string> }>({
+      method: route.method, url: route.path, ...(route.body ? { bodyLimit } : {}),
+      handler: async (req, reply) => send(reply, await route.handle(gateway, req.params, req.headers.authorization, req.body)),
+    });
+  }
   app.addHook('onResponse', async (req, reply) => {
     gateway.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });

@@ -251,6 +251,12 @@ export class Gateway {
     return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
   }
 
+  /** GET /metrics (Prometheus text format). */
+  async metricsReply(): Promise<GatewayReply> {
+    const registry = this.metrics.registry;
+    return { status: 200, body: await registry.metrics(), headers: { 'content-type': registry.contentType } };
+  }
+
   /** GET /healthz. */
   health(): GatewayReply {
     return { status: 200, body: { status: 'ok', mode: this.#mode, tenants: this.tenants.file.tenants.length } };

@@ -10,3 +10,7 @@ export { tenantryRoutes, clientError } from './fastify.js';
 export type { TenantryRoutesOptions } from './fastify.js';
 export { GatewayMetrics } from './metrics.js';
 export type { Stage } from './metrics.js';
+export { tenantryMiddleware } from './middleware.js';
+export type { TenantryMiddlewareOptions } from './middleware.js';
+export { ROUTES, matchRoute } from './routes.js';
+export type { Route } from './routes.js';

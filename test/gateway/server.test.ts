@@ -186,6 +186,29 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     expect(value('tenantry_requests_total{route="/v1/invoke",status="429"}')).toBe(2);
   });
 
+  it('switches the mode only with two approvers other than the requester, audited, and keeps it across a restart', async () => {
+    const ask = (auth: string, approvals: Array<{ principal_id: string; role: string }>, target_mode = 'AUDIT') =>
+      call(server.url, 'POST', '/v1/admin/mode', auth, { requested_by: 'alice', target_mode, approvals, reason: 'INC-9' });
+    expect((await ask(ACME, [])).status).toBe(403);
+    const one = await ask(ADMIN, [{ principal_id: 'bob', role: 'approver' }]);
+    expect([one.status, one.body.reasons]).toEqual([403, ['APPROVAL_REQUIRED']]);
+    const self = await ask(ADMIN, [{ principal_id: 'alice', role: 'approver' }, { principal_id: 'bob', role: 'approver' }]);
+    expect(self.body.reasons).toEqual(['APPROVAL_REQUIRED']);
+    const ok = await ask(ADMIN, [{ principal_id: 'bob', role: 'approver' }, { principal_id: 'carol', role: 'approver' }]);
+    expect([ok.status, ok.body]).toEqual([200, { mode: 'AUDIT', previous: 'NORMAL' }]);
+    expect((await call(server.url, 'GET', '/healthz', null)).body.mode).toBe('AUDIT');
+    // AUDIT mode: no mutations.
+    const write = await invoke(server.url, GLOBEX, { action: 'write', resource: globexDoc, estimated_usd: 0.01 });
+    expect([write.status, write.body.reasons]).toEqual([403, ['MODE']]);
+    const bad = await call(server.url, 'POST', '/v1/admin/mode', ADMIN, { requested_by: 'alice', target_mode: 'PANIC', approvals: [], reason: 'x' });
+    expect([bad.status, bad.body.field]).toEqual([400, 'target_mode']);
+    // Kept across a restart (from the control plane's audit log), then switched back.
+    expect(await server.stop()).toBe(0);
+    server = await startServer(env);
+    expect((await call(server.url, 'GET', '/healthz', null)).body.mode).toBe('AUDIT');
+    expect((await ask(ADMIN, [{ principal_id: 'bob', role: 'approver' }, { principal_id: 'carol', role: 'approver' }], 'NORMAL')).body).toEqual({ mode: 'NORMAL', previous: 'AUDIT' });
+  });
+
   it('keeps the chain, its roots and the receipts across a restart', async () => {
     const before = await call(server.url, 'GET', '/v1/tenants/acme/audit/0', ACME);
     const again = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.2 });

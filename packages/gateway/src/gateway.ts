@@ -36,6 +36,11 @@ export const MODES = ['NORMAL', 'CONSERVATIVE', 'AUDIT', 'INCIDENT', 'RED_TEAM']
 export type Mode = (typeof MODES)[number];
 
 const INVOKE_FIELDS: ReadonlySet<string> = new Set(['action', 'resource', 'estimated_usd', 'experiment_id']);
+/**
+ * The gateway's own principal for governed operations (the mode switch): a tenant id no tenants file may
+ * use, known to the policy as an active tenant with one region, and the audit log where mode switches go.
+ */
+export const CONTROL_PLANE = '_control_plane';
 const MAX_ESTIMATE_USD = 1_000_000;
 
 function reply(status: number, code: string, message: string, extra: Record<string, unknown> = {}): GatewayReply {
@@ -89,10 +94,24 @@ export class Gateway {
     }
     if (o.upstream !== undefined && typeof o.upstream !== 'function') throw new GatewayError('INVALID_ARGUMENT', 'options.upstream must be a function', 'options.upstream');
     const file: TenantsFile = checkTenantsFile(o.tenants);
+    if (file.tenants.some((t) => t.tenant_id === CONTROL_PLANE)) {
+      throw new GatewayError('INVALID_TENANTS', `tenants: the id ${CONTROL_PLANE} is the gateway's own`, 'tenants');
+    }
     const tenants = new TenantDirectory(file);
-    o.policy.setData(tenants.policyData());
+    const data = tenants.policyData();
+    data.tenants[CONTROL_PLANE] = { status: 'active', regions: ['global'], egress_allow: [] };
+    o.policy.setData(data);
     for (const t of file.tenants) await o.quota.setEnvelope(t.envelope);
-    return new Gateway(tenants, o);
+    const gateway = new Gateway(tenants, o);
+    // The mode survives a restart: the last switch in the control plane's audit log.
+    for (let i = o.ledger.log.size(CONTROL_PLANE) - 1; i >= 0; i--) {
+      const { entry } = await o.ledger.log.entry(CONTROL_PLANE, i);
+      if (entry.kind === 'admin.mode') {
+        gateway.#mode = (entry.payload as { to: Mode }).to;
+        break;
+      }
+    }
+    return gateway;
   }
 
   get mode(): Mode {
@@ -249,6 +268,39 @@ export class Gateway {
     const lock = this.policy.unlock(tenantId, { by: body.by, reason: body.reason });
     await this.#audit(tenantId, 'admin.unlock', { by: body.by, reason: body.reason, since: lock.since });
     return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
+  }
+
+  /**
+   * POST /v1/admin/mode (admin key): `{ requested_by, target_mode, approvals: [{ principal_id, role }], reason }`.
+   * Governed by the policy's switch_mode rule (two distinct approvers with role "approver", the requester not
+   * one of them); every attempt, allowed or not, is an entry of the `_control_plane` audit log.
+   */
+  async setMode(authorization: unknown, body: unknown): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    if (!isObject(body)) return reply(400, 'INVALID_REQUEST', 'body must be { requested_by, target_mode, approvals, reason }', { field: 'body' });
+    const { requested_by: by, target_mode: target, approvals, reason: why } = body;
+    if (typeof by !== 'string' || by.length === 0) return reply(400, 'INVALID_REQUEST', 'requested_by must be a non-empty string', { field: 'requested_by' });
+    if (typeof target !== 'string' || !(MODES as readonly string[]).includes(target)) return reply(400, 'INVALID_REQUEST', `target_mode must be one of ${MODES.join(', ')}`, { field: 'target_mode' });
+    if (typeof why !== 'string' || why.length === 0) return reply(400, 'INVALID_REQUEST', 'reason must be a non-empty string', { field: 'reason' });
+    if (!Array.isArray(approvals) || approvals.some((a) => !isObject(a) || typeof a.principal_id !== 'string' || a.principal_id.length === 0 || typeof a.role !== 'string' || a.role.length === 0)) {
+      return reply(400, 'INVALID_REQUEST', 'approvals must be an array of { principal_id, role } (non-empty strings)', { field: 'approvals' });
+    }
+    const list = (approvals as Array<{ principal_id: string; role: string }>).map((a) => ({ principal_id: a.principal_id, role: a.role }));
+    const decision = this.policy.decide({
+      protocol_version: '1.0',
+      principal: { tenant_id: CONTROL_PLANE, id: by, roles: ['operator'], clearance: 'restricted', tool_scopes: [] },
+      action: 'switch_mode',
+      resource: { tenant_id: CONTROL_PLANE, layer: 'control_plane', id: 'mode', classification: 'internal', region: 'global', domain: 'PROD' },
+      context: { mode: this.#mode, approvals: list, target_mode: target },
+    });
+    const from = this.#mode;
+    await this.#audit(CONTROL_PLANE, decision.allow ? 'admin.mode' : 'admin.mode.denied', {
+      from, to: target, requested_by: by, approvals: list, reason: why, reasons: [...decision.reasons],
+    });
+    if (!decision.allow) return reply(403, 'POLICY_DENIED', `mode switch denied: ${decision.reasons.join(', ')}`, { reasons: decision.reasons });
+    this.#mode = target as Mode;
+    return { status: 200, body: { mode: this.#mode, previous: from } };
   }
 
   /** GET /metrics (Prometheus text format). */

@@ -4,7 +4,7 @@ export { checkTenantsFile, hashApiKey, TenantDirectory } from './tenants.js';
 export type { Caller, TenantPrincipal, TenantRecord, TenantsFile } from './tenants.js';
 export { mockModel } from './upstream.js';
 export type { MockModelOptions, Upstream, UpstreamCall, UpstreamResult } from './upstream.js';
-export { Gateway, MODES } from './gateway.js';
+export { Gateway, MODES, CONTROL_PLANE } from './gateway.js';
 export type { GatewayOptions, GatewayReply, Mode } from './gateway.js';
 export { tenantryRoutes, clientError } from './fastify.js';
 export type { TenantryRoutesOptions } from './fastify.js';

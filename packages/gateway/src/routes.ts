@@ -19,6 +19,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/tenants/:tenant/freeze', body: true, handle: (g, p, a, b) => g.freeze(a, p.tenant!, b, true) },
   { method: 'POST', path: '/v1/admin/tenants/:tenant/unfreeze', body: true, handle: (g, p, a, b) => g.freeze(a, p.tenant!, b, false) },
   { method: 'POST', path: '/v1/admin/tenants/:tenant/unlock', body: true, handle: (g, p, a, b) => g.unlock(a, p.tenant!, b) },
+  { method: 'POST', path: '/v1/admin/mode', body: true, handle: (g, _p, a, b) => g.setMode(a, b) },
   { method: 'GET', path: '/healthz', body: false, handle: (g) => g.health() },
   { method: 'GET', path: '/metrics', body: false, handle: (g) => g.metricsReply() },
 ];

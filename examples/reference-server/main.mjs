@@ -6,14 +6,15 @@
 //
 // Environment: PORT (default 8787; 0 picks a free one), HOST (127.0.0.1), DATA_DIR (default
 // .data/reference-server under the working directory), TENANTRY_CONFIG (default
-// examples/reference-server/tenants.json), REDIS_URL (the quota in Redis).
+// examples/reference-server/tenants.json), REDIS_URL (the quota in Redis), MOCK_LATENCY_MS (latency of the
+// built-in mock model, default 0).
 // SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { AuditLedger, generateNoteKey } from '@tenantry/audit';
-import { Gateway, tenantryRoutes } from '@tenantry/gateway';
+import { Gateway, mockModel, tenantryRoutes } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
 
@@ -23,8 +24,13 @@ const port = env.PORT === undefined ? 8787 : Number(env.PORT);
 const host = env.HOST ?? '127.0.0.1';
 const dataDir = resolve(env.DATA_DIR ?? '.data/reference-server');
 const configFile = resolve(env.TENANTRY_CONFIG ?? join(here, 'tenants.json'));
+const latencyMs = env.MOCK_LATENCY_MS === undefined ? 0 : Number(env.MOCK_LATENCY_MS);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
+  process.exit(2);
+}
+if (!Number.isInteger(latencyMs) || latencyMs < 0 || latencyMs > 60_000) {
+  console.error(`MOCK_LATENCY_MS must be an integer from 0 to 60000, got ${JSON.stringify(env.MOCK_LATENCY_MS)}`);
   process.exit(2);
 }
 
@@ -47,7 +53,7 @@ const tenants = JSON.parse(await readFile(configFile, 'utf8'));
 const ledger = await AuditLedger.open(join(dataDir, 'audit'), { signerKey: await signerKey() });
 const quota = createQuota({ store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore() });
 const policy = await createPolicyEngine();
-const gateway = await Gateway.create({ tenants, ledger, quota, policy });
+const gateway = await Gateway.create({ tenants, ledger, quota, policy, upstream: mockModel({ latencyMs }) });
 
 const app = Fastify({ logger: false });
 app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));

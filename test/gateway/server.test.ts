@@ -261,3 +261,35 @@ describe('reference server killed with SIGKILL', () => {
     }
   });
 });
+
+describe('reference server on SIGTERM', () => {
+  it('finishes the requests in flight, keeps their receipts and exits 0', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-term-'));
+    try {
+      let server = await startServer({ DATA_DIR: dataDir, MOCK_LATENCY_MS: '2000' });
+      const inFlight = Array.from({ length: 20 }, () => invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.01 }));
+      // All 20 are past their reservation, i.e. waiting on the upstream, before the signal.
+      for (;;) {
+        const m = String((await call(server.url, 'GET', '/metrics', null)).body);
+        if (/^tenantry_stage_seconds_count\{stage="quota_reserve"\} 20$/m.test(m)) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const exit = server.stop();
+      const answers = await Promise.all(inFlight);
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      expect(await exit).toBe(0);
+      server = await startServer({ DATA_DIR: dataDir });
+      try {
+        for (const a of answers) {
+          const r = a.body.receipt as { index: number; leaf_hash: string };
+          const e = await call(server.url, 'GET', `/v1/tenants/acme/audit/${r.index}`, ACME);
+          expect((e.body.receipt as Receipt).leaf_hash).toBe(r.leaf_hash);
+        }
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -3,7 +3,8 @@
 // body, call the same mock upstream, answer), each in its own process, driven by autocannon from this one
 // on loopback. One run, side by side: requests/s and latency percentiles.
 //
-// Run: `npm run bench -- gateway` (writes bench/RESULTS.md) or `node bench/gateway.bench.mjs`.
+// Run: `npm run bench -- gateway` (writes bench/RESULTS.md) or `node bench/gateway.bench.mjs`
+// (CONNECTIONS and DURATION_S override 64 connections and 10 s).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const CONNECTIONS = 64;
-const DURATION_S = 10;
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
+const DURATION_S = Number(process.env.DURATION_S ?? 10);
 const BODY = JSON.stringify({
   action: 'invoke',
   resource: { tenant_id: 'acme', layer: 'model_access', id: 'doc-1', classification: 'internal', region: 'eu-west-1', domain: 'PROD', tool: 'chat' },

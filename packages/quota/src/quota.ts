@@ -273,6 +273,15 @@ function storeDown(cause: unknown): QuotaError {
   return new QuotaError('STORE_UNAVAILABLE', `the quota store could not be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { field: 'store', cause });
 }
 
+/** A store call whose failure is STORE_UNAVAILABLE. */
+async function reach<T>(call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw storeDown(e);
+  }
+}
+
 class QuotaImpl implements Quota {
   readonly store: QuotaStore;
   readonly #o: Checked;
@@ -351,11 +360,7 @@ class QuotaImpl implements Quota {
 
   async setEnvelope(env: BudgetEnvelope): Promise<CheckedEnvelope> {
     const checked = checkEnvelope(env);
-    try {
-      await this.store.putEnvelope(checked);
-    } catch (e) {
-      throw storeDown(e);
-    }
+    await reach(() => this.store.putEnvelope(checked));
     this.#tenants.delete(checked.tenantId);
     this.defense?.setBudget(checked.tenantId, checked.monthlyMicros);
     return checked;
@@ -631,33 +636,20 @@ class QuotaImpl implements Quota {
   async release(id: string): Promise<ReleaseResult> {
     const { tenantId, serial } = this.#parseId(id);
     if (this.#local.delete(id)) return { status: 'released', tenant_id: tenantId };
-    let out;
-    try {
-      out = await this.store.release({ id, serial, tenantId, now: this.#now(), retainMs: this.#o.retainMs });
-    } catch (e) {
-      throw storeDown(e);
-    }
+    const out = await reach(() => this.store.release({ id, serial, tenantId, now: this.#now(), retainMs: this.#o.retainMs }));
     return { status: out.status, tenant_id: tenantId };
   }
 
   async startExperiment(tenant_id: string, experiment_id: string) {
     const tenantId = checkTenantId(tenant_id);
     const exp = checkName(experiment_id, 'experiment_id');
-    try {
-      return await this.store.startExperiment(tenantId, exp);
-    } catch (e) {
-      throw storeDown(e);
-    }
+    return reach(() => this.store.startExperiment(tenantId, exp));
   }
 
   async endExperiment(tenant_id: string, experiment_id: string): Promise<boolean> {
     const tenantId = checkTenantId(tenant_id);
     const exp = checkName(experiment_id, 'experiment_id');
-    try {
-      return await this.store.endExperiment(tenantId, exp);
-    } catch (e) {
-      throw storeDown(e);
-    }
+    return reach(() => this.store.endExperiment(tenantId, exp));
   }
 
   async freeze(tenant_id: string, reason: string): Promise<void> {
@@ -671,12 +663,7 @@ class QuotaImpl implements Quota {
   }
 
   async #setFrozen(tenantId: string, reason: string | null): Promise<void> {
-    let known;
-    try {
-      known = await this.store.setFrozen(tenantId, reason);
-    } catch (e) {
-      throw storeDown(e);
-    }
+    const known = await reach(() => this.store.setFrozen(tenantId, reason));
     if (!known) throw new QuotaError('UNKNOWN_TENANT', `tenant_id ${JSON.stringify(tenantId)} has no envelope (setEnvelope first)`, { field: 'tenant_id' });
   }
 

@@ -454,6 +454,7 @@ class QuotaImpl implements Quota {
   /** The answer to a store outcome; null when the zone was stale or the tenant unknown to the cache (read again). */
   #answer(r: RequestParts, op: ReserveOp, out: ReserveOutcome, retried: boolean): ReserveResult | null {
     if (this.#allowance.size > 0) this.#allowance.delete(r.tenantId);
+    if (this.#local.size > 0) this.#forgetLocal(op.now);
     if (out.ok) return { ok: true, id: op.id, expires_at: op.expiresAt };
     if (out.reason === 'STALE_ZONE' || out.reason === 'UNKNOWN_TENANT') {
       // The envelope changed under this quota (another node set it): read the zone again, once.
@@ -555,6 +556,11 @@ class QuotaImpl implements Quota {
       const answer = this.#answer(r, op, out, retried);
       if (answer !== null) return answer;
     }
+  }
+
+  /** Forgets fail-open reservations retainMs past their expiry (as stores forget closed ones). */
+  #forgetLocal(now: number): void {
+    for (const [id, l] of this.#local) if (l.expiresAt + this.#o.retainMs <= now) this.#local.delete(id);
   }
 
   #failOpen(r: RequestParts, now: number, c: TenantCache | null): ReserveResult {

@@ -441,3 +441,31 @@ describe('malformed requests', () => {
     expect(u.day.reserved_usd).toBeLessThanOrEqual(200);
   });
 });
+
+describe.each(STORES)('ε budgets in the $name store', (kind) => {
+  it('spend as EpsilonLedger does, shared by every quota on the store', async () => {
+    const store = await kind.make();
+    const a = createQuota({ store });
+    const b = createQuota({ store });
+    await a.setEnvelope(ENVELOPE);
+    // No budget: nothing to spend (fail closed).
+    expect(await a.spendEpsilon('acme', 0.1)).toEqual({ ok: false, reason: 'EPSILON_BUDGET', remaining: 0 });
+    await a.setEpsilonBudget('acme', 1);
+    await b.setEpsilonBudget('acme', 0.5, 'patients');
+    // Twenty spends of 0.1 from two quotas at once: exactly ten fit (0.1 × 10 = 1, with no float drift).
+    const spends = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).spendEpsilon('acme', 0.1, i < 4 ? 'patients' : undefined)));
+    expect(spends.filter((s) => s.ok)).toHaveLength(10);
+    expect(await a.epsilonRemaining('acme')).toBe(0);
+    expect(await b.epsilonRemaining('acme', 'patients')).toBe(0);
+    await a.resetEpsilon('acme', 'patients');
+    // The key's 0.4 came off the total too.
+    expect(await a.epsilonRemaining('acme')).toBe(0.4);
+    expect(await b.spendEpsilon('acme', 0.4, 'patients')).toEqual({ ok: true, remaining: 0 });
+    await a.resetEpsilon('acme');
+    expect(await b.epsilonRemaining('acme')).toBe(1);
+    await expectCodedRejection(a.spendEpsilon('nobody', 0.1), isQuotaError, 'UNKNOWN_TENANT', 'tenant_id');
+    await expectCodedRejection(a.spendEpsilon('acme', 0.1234567), isQuotaError, 'INVALID_AMOUNT', 'epsilon');
+    await expectCodedRejection(a.setEpsilonBudget('acme', -1), isQuotaError, 'INVALID_AMOUNT', 'budget');
+    await expectCodedRejection(a.spendEpsilon('acme', 0.1, ''), isQuotaError, 'INVALID_ARGUMENT', 'key');
+  });
+});

@@ -44,72 +44,45 @@ interface _Tenant {
 const DECIMAL = /^(0|[1-9][0-9]{0,6})(?:\.([0-9]{1,6}))?$/;
 
 /**
- * Per-tenant (and per dataset key) ε budgets under sequential composition; see the file comment.
- * @example
- * const ledger = new EpsilonLedger();
- * ledger.setBudget('acme', 1);
- * ledger.setBudget('acme', 0.5, 'patients');
- * ledger.spend('acme', 0.4, 'patients') // { ok: true, remaining: 0.1 }
- * ledger.spend('acme', 0.2, 'patients') // { ok: false, reason: 'EPSILON_BUDGET', remaining: 0.1 }
- * ledger.spend('acme', 0.5, 'visits')   // { ok: true, remaining: 0.1 } (the tenant total: 1 − 0.9)
+ * The accounting of EpsilonLedger in integer micro-ε, without input checks: the memory store keeps its
+ * tenants' ε budgets in one of these (redis-lua.ts does the same arithmetic in Redis). `key` null is the
+ * tenant total.
  */
-export class EpsilonLedger {
+export class EpsilonAccounts {
   readonly #tenants = new Map<string, _Tenant>();
 
-  /**
-   * Sets the tenant's total budget, or the budget of dataset `key`. A budget below what was already spent
-   * leaves nothing to spend.
-   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_AMOUNT naming `budget`, INVALID_ARGUMENT
-   *   naming `key`.
-   */
-  setBudget(tenantId: string, budget: number, key?: string): void {
-    checkTenantId(tenantId, 'tenantId');
-    const micros = _toMicros(budget, 'budget');
-    _checkKey(key);
+  setBudget(tenantId: string, key: string | null, micros: number): void {
     this.#account(tenantId, key).budget = micros;
   }
 
-  /**
-   * Spends `epsilon` of the tenant's budget (and of `key`'s, when given) if it fits every budget that covers
-   * it; a refusal changes nothing.
-   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_AMOUNT naming `epsilon`, INVALID_ARGUMENT
-   *   naming `key`.
-   */
-  spend(tenantId: string, epsilon: number, key?: string): EpsilonSpendResult {
-    checkTenantId(tenantId, 'tenantId');
-    const micros = _toMicros(epsilon, 'epsilon');
-    _checkKey(key);
-    const left = this.#remainingMicros(tenantId, key);
-    if (left === undefined || micros > left) {
-      return { ok: false, reason: 'EPSILON_BUDGET', remaining: (left ?? 0) / EPSILON_MICROS };
+  /** Spends if it fits every budget covering (tenant, key), at least one existing; a refusal changes nothing. */
+  spend(tenantId: string, key: string | null, micros: number): { ok: boolean; remainingMicros: number } {
+    const left = this.remainingMicros(tenantId, key);
+    if (left === undefined || micros > left) return { ok: false, remainingMicros: left ?? 0 };
+    this.#account(tenantId, null).spent += micros;
+    if (key !== null) this.#account(tenantId, key).spent += micros;
+    return { ok: true, remainingMicros: left - micros };
+  }
+
+  /** Micro-ε left under every budget covering (tenant, key); undefined when no budget covers it. */
+  remainingMicros(tenantId: string, key: string | null): number | undefined {
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) return undefined;
+    let left: number | undefined;
+    const accounts = key === null ? [t.total] : [t.total, t.keys.get(key)];
+    for (const a of accounts) {
+      if (a?.budget === undefined) continue;
+      const l = Math.max(0, a.budget - a.spent);
+      left = left === undefined ? l : Math.min(left, l);
     }
-    this.#account(tenantId, undefined).spent += micros;
-    if (key !== undefined) this.#account(tenantId, key).spent += micros;
-    return { ok: true, remaining: (left - micros) / EPSILON_MICROS };
+    return left;
   }
 
-  /**
-   * The largest ε that spend(tenantId, ε, key) would accept now: the least remaining of the budgets that
-   * cover it, or 0 when none does.
-   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_ARGUMENT naming `key`.
-   */
-  remaining(tenantId: string, key?: string): number {
-    checkTenantId(tenantId, 'tenantId');
-    _checkKey(key);
-    return (this.#remainingMicros(tenantId, key) ?? 0) / EPSILON_MICROS;
-  }
-
-  /**
-   * Forgets spending, keeping the budgets: without `key`, all of the tenant's (a new accounting period);
-   * with `key`, that key's, which also leaves the tenant total (as if those spends had not happened).
-   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_ARGUMENT naming `key`.
-   */
-  reset(tenantId: string, key?: string): void {
-    checkTenantId(tenantId, 'tenantId');
-    _checkKey(key);
+  /** Forgets spending, keeping budgets: the tenant's (key null), or one key's (also taken off the total). */
+  reset(tenantId: string, key: string | null): void {
     const t = this.#tenants.get(tenantId);
     if (t === undefined) return;
-    if (key === undefined) {
+    if (key === null) {
       t.total.spent = 0;
       for (const a of t.keys.values()) a.spent = 0;
       return;
@@ -120,27 +93,13 @@ export class EpsilonLedger {
     a.spent = 0;
   }
 
-  /** Micro-ε left under every budget covering (tenantId, key); undefined when no budget covers it. */
-  #remainingMicros(tenantId: string, key: string | undefined): number | undefined {
-    const t = this.#tenants.get(tenantId);
-    if (t === undefined) return undefined;
-    let left: number | undefined;
-    const accounts = key === undefined ? [t.total] : [t.total, t.keys.get(key)];
-    for (const a of accounts) {
-      if (a?.budget === undefined) continue;
-      const l = Math.max(0, a.budget - a.spent);
-      left = left === undefined ? l : Math.min(left, l);
-    }
-    return left;
-  }
-
-  #account(tenantId: string, key: string | undefined): _Account {
+  #account(tenantId: string, key: string | null): _Account {
     let t = this.#tenants.get(tenantId);
     if (t === undefined) {
       t = { total: { budget: undefined, spent: 0 }, keys: new Map() };
       this.#tenants.set(tenantId, t);
     }
-    if (key === undefined) return t.total;
+    if (key === null) return t.total;
     let a = t.keys.get(key);
     if (a === undefined) {
       a = { budget: undefined, spent: 0 };
@@ -150,14 +109,80 @@ export class EpsilonLedger {
   }
 }
 
+/**
+ * Per-tenant (and per dataset key) ε budgets under sequential composition, in this process; see the file
+ * comment. A quota's setEpsilonBudget / spendEpsilon keep the same accounts in its store (shared by every
+ * node on Redis).
+ * @example
+ * const ledger = new EpsilonLedger();
+ * ledger.setBudget('acme', 1);
+ * ledger.setBudget('acme', 0.5, 'patients');
+ * ledger.spend('acme', 0.4, 'patients') // { ok: true, remaining: 0.1 }
+ * ledger.spend('acme', 0.2, 'patients') // { ok: false, reason: 'EPSILON_BUDGET', remaining: 0.1 }
+ * ledger.spend('acme', 0.5, 'visits')   // { ok: true, remaining: 0.1 } (the tenant total: 1 − 0.9)
+ */
+export class EpsilonLedger {
+  readonly #accounts = new EpsilonAccounts();
+
+  /**
+   * Sets the tenant's total budget, or the budget of dataset `key`. A budget below what was already spent
+   * leaves nothing to spend.
+   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_AMOUNT naming `budget`, INVALID_ARGUMENT
+   *   naming `key`.
+   */
+  setBudget(tenantId: string, budget: number, key?: string): void {
+    checkTenantId(tenantId, 'tenantId');
+    const micros = epsilonToMicros(budget, 'budget');
+    this.#accounts.setBudget(tenantId, checkEpsilonKey(key), micros);
+  }
+
+  /**
+   * Spends `epsilon` of the tenant's budget (and of `key`'s, when given) if it fits every budget that covers
+   * it; a refusal changes nothing.
+   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_AMOUNT naming `epsilon`, INVALID_ARGUMENT
+   *   naming `key`.
+   */
+  spend(tenantId: string, epsilon: number, key?: string): EpsilonSpendResult {
+    checkTenantId(tenantId, 'tenantId');
+    const micros = epsilonToMicros(epsilon, 'epsilon');
+    return epsilonResult(this.#accounts.spend(tenantId, checkEpsilonKey(key), micros));
+  }
+
+  /**
+   * The largest ε that spend(tenantId, ε, key) would accept now: the least remaining of the budgets that
+   * cover it, or 0 when none does.
+   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_ARGUMENT naming `key`.
+   */
+  remaining(tenantId: string, key?: string): number {
+    checkTenantId(tenantId, 'tenantId');
+    return (this.#accounts.remainingMicros(tenantId, checkEpsilonKey(key)) ?? 0) / EPSILON_MICROS;
+  }
+
+  /**
+   * Forgets spending, keeping the budgets: without `key`, all of the tenant's (a new accounting period);
+   * with `key`, that key's, which also leaves the tenant total (as if those spends had not happened).
+   * @throws QuotaError INVALID_TENANT_ID naming `tenantId`, INVALID_ARGUMENT naming `key`.
+   */
+  reset(tenantId: string, key?: string): void {
+    checkTenantId(tenantId, 'tenantId');
+    this.#accounts.reset(tenantId, checkEpsilonKey(key));
+  }
+}
+
+/** The answer of a spend from its micro-ε outcome. */
+export function epsilonResult(out: { ok: boolean; remainingMicros: number }): EpsilonSpendResult {
+  const remaining = out.remainingMicros / EPSILON_MICROS;
+  return out.ok ? { ok: true, remaining } : { ok: false, reason: 'EPSILON_BUDGET', remaining };
+}
+
 // ---- Internal helpers. ----
 
 function _invalidAmount(field: string, message: string): QuotaError {
   return new QuotaError('INVALID_AMOUNT', `${field} ${message}`, { field });
 }
 
-/** ε as integer micro-units, exactly, or a typed error naming `field`. */
-function _toMicros(v: unknown, field: string): number {
+/** ε as integer micro-units, exactly, or a typed error (INVALID_AMOUNT) naming `field`. */
+export function epsilonToMicros(v: unknown, field: string): number {
   if (typeof v !== 'number') throw _invalidAmount(field, `must be a number, got ${v === null ? 'null' : typeof v}`);
   if (!Number.isFinite(v)) throw _invalidAmount(field, `must be finite, got ${v}`);
   if (v < 0) throw _invalidAmount(field, `must not be negative, got ${v}`);
@@ -168,8 +193,10 @@ function _toMicros(v: unknown, field: string): number {
   return Number(m[1]) * EPSILON_MICROS + Number((m[2] ?? '').padEnd(6, '0'));
 }
 
-function _checkKey(key: unknown): void {
-  if (key !== undefined && (typeof key !== 'string' || key.length === 0)) {
-    throw new QuotaError('INVALID_ARGUMENT', `key must be a non-empty string or undefined, got ${key === '' ? 'an empty string' : typeof key}`, { field: 'key' });
+/** A dataset key (a non-empty string), or null for none; INVALID_ARGUMENT naming `key` otherwise. */
+export function checkEpsilonKey(key: unknown): string | null {
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
+    throw new QuotaError('INVALID_ARGUMENT', `key must be a non-empty string of at most 256 characters or undefined, got ${key === '' ? 'an empty string' : typeof key}`, { field: 'key' });
   }
+  return key === undefined ? null : (key as string);
 }

@@ -21,5 +21,5 @@ export type {
   BurnRateWindow, CostLimiterOptions, CostDefenseOptions, CheckedCostDefenseOptions, CostDefenseEvent, BurnRateAlertEvent,
   LimiterActionEvent, BurnRateSample, CostDefenseListener, AlertSeverity, LimiterAction,
 } from './defense.js';
-export { EpsilonLedger, EPSILON_MICROS, MAX_EPSILON } from './epsilon.js';
+export { EpsilonLedger, EpsilonAccounts, EPSILON_MICROS, MAX_EPSILON, epsilonToMicros } from './epsilon.js';
 export type { EpsilonSpendResult } from './epsilon.js';

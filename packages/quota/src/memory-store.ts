@@ -16,8 +16,9 @@
 // then `unknown` (it still charges nothing). Serials are unique per quota; with several quotas on one
 // memory store a stray id may answer `duplicate` where `unknown` was due.
 import type { CheckedEnvelope } from './envelope.js';
+import { EpsilonAccounts } from './epsilon.js';
 import type {
-  Amounts, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome,
+  Amounts, EpsilonOp, EpsilonOutcome, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome,
   SettleOp, SettleOutcome, UsageOp,
 } from './store.js';
 
@@ -394,6 +395,17 @@ class MemoryStore implements QuotaStore {
       experimentProdRequests: e.exper,
       openReservations: t.openCount,
     };
+  }
+
+  readonly #epsilon = new EpsilonAccounts();
+
+  async epsilon(op: EpsilonOp): Promise<EpsilonOutcome> {
+    if (!this.#tenants.has(op.tenantId)) return null;
+    const e = this.#epsilon;
+    if (op.kind === 'spend') return e.spend(op.tenantId, op.key, op.micros);
+    if (op.kind === 'budget') e.setBudget(op.tenantId, op.key, op.micros);
+    else if (op.kind === 'reset') e.reset(op.tenantId, op.key);
+    return { ok: true, remainingMicros: e.remainingMicros(op.tenantId, op.key) ?? 0 };
   }
 
   async close(): Promise<void> {

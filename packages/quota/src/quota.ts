@@ -15,10 +15,11 @@ import { dayOf, monthOf, type CalendarPeriod } from './calendar.js';
 import { checkEnvelope, checkTenantId, MAX_TENANT_ID_LENGTH, type BudgetEnvelope, type CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
 import { CostDefense, type CostDefenseEvent, type CostDefenseOptions, type LimiterActionEvent } from './defense.js';
+import { checkEpsilonKey, EPSILON_MICROS, epsilonResult, epsilonToMicros, type EpsilonSpendResult } from './epsilon.js';
 import { checkRateLimit, type CheckedRateLimit, type RateLimit } from './gcra.js';
 import { memoryStore } from './memory-store.js';
 import { chargeToMicros, MICROS_PER_USD, usdToMicros } from './money.js';
-import type { Amounts, DenyReason, GcraCheck, QuotaStore, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp, SettleOutcome } from './store.js';
+import type { Amounts, DenyReason, EpsilonOp, GcraCheck, QuotaStore, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp, SettleOutcome } from './store.js';
 
 export type Domain = 'LAB' | 'SHADOW' | 'PROD';
 
@@ -144,6 +145,15 @@ export interface Quota {
   freeze(tenant_id: string, reason: string): Promise<void>;
   unfreeze(tenant_id: string): Promise<void>;
   on(listener: (e: QuotaEvent) => void): () => void;
+  /**
+   * Differential-privacy ε budgets in the store (shared by every node on Redis), as EpsilonLedger keeps them
+   * in one process: the tenant's total (no key) or a dataset key's; a spend must fit every budget covering
+   * it, and at least one must exist. UNKNOWN_TENANT for a tenant without an envelope.
+   */
+  setEpsilonBudget(tenant_id: string, epsilon: number, key?: string): Promise<void>;
+  spendEpsilon(tenant_id: string, epsilon: number, key?: string): Promise<EpsilonSpendResult>;
+  epsilonRemaining(tenant_id: string, key?: string): Promise<number>;
+  resetEpsilon(tenant_id: string, key?: string): Promise<void>;
   /** The cost defense, when configured. */
   readonly defense: CostDefense | null;
   /**
@@ -671,6 +681,31 @@ class QuotaImpl implements Quota {
   async #setFrozen(tenantId: string, reason: string | null): Promise<void> {
     const known = await reach(() => this.store.setFrozen(tenantId, reason));
     if (!known) throw new QuotaError('UNKNOWN_TENANT', `tenant_id ${JSON.stringify(tenantId)} has no envelope (setEnvelope first)`, { field: 'tenant_id' });
+  }
+
+  async #epsilon(tenant_id: string, kind: EpsilonOp['kind'], epsilon: number, key: unknown) {
+    const tenantId = checkTenantId(tenant_id);
+    const micros = kind === 'budget' || kind === 'spend' ? epsilonToMicros(epsilon, kind === 'budget' ? 'budget' : 'epsilon') : 0;
+    const k = checkEpsilonKey(key);
+    const out = await reach(() => this.store.epsilon({ tenantId, key: k, kind, micros }));
+    if (out === null) throw new QuotaError('UNKNOWN_TENANT', `tenant_id ${JSON.stringify(tenantId)} has no envelope (setEnvelope first)`, { field: 'tenant_id' });
+    return out;
+  }
+
+  async setEpsilonBudget(tenant_id: string, epsilon: number, key?: string): Promise<void> {
+    await this.#epsilon(tenant_id, 'budget', epsilon, key);
+  }
+
+  async spendEpsilon(tenant_id: string, epsilon: number, key?: string): Promise<EpsilonSpendResult> {
+    return epsilonResult(await this.#epsilon(tenant_id, 'spend', epsilon, key));
+  }
+
+  async epsilonRemaining(tenant_id: string, key?: string): Promise<number> {
+    return (await this.#epsilon(tenant_id, 'remaining', 0, key)).remainingMicros / EPSILON_MICROS;
+  }
+
+  async resetEpsilon(tenant_id: string, key?: string): Promise<void> {
+    await this.#epsilon(tenant_id, 'reset', 0, key);
   }
 
   async usage(tenant_id: string): Promise<Usage> {

@@ -455,3 +455,51 @@ local result = {s.frozen or false, val(s, 'd:' .. day .. ':s'), val(s, 'd:' .. d
 flush()
 return result
 `;
+
+/**
+ * KEYS: one tenant; ARGV: kind (budget | spend | remaining | reset), key ('' for the tenant total), micros ->
+ * false for a tenant without an envelope, else {ok 0|1, remaining micros (string)}. The accounting of
+ * epsilon.ts (EpsilonAccounts): fields eps:tb / eps:ts (the tenant's budget and spent) and eps:kb:<key> /
+ * eps:ks:<key> in the tenant's hash.
+ */
+export const EPSILON_LUA = `
+local h = KEYS[1]
+local kind, key, micros = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('HEXISTS', h, 'tz') == 0 then return false end
+local function left()
+  local v = redis.call('HMGET', h, 'eps:tb', 'eps:ts', 'eps:kb:' .. key, 'eps:ks:' .. key)
+  local l = nil
+  if v[1] then l = math.max(0, tonumber(v[1]) - tonumber(v[2] or '0')) end
+  if key ~= '' and v[3] then
+    local k = math.max(0, tonumber(v[3]) - tonumber(v[4] or '0'))
+    if l == nil or k < l then l = k end
+  end
+  return l
+end
+local fmt = function(n) return string.format('%d', n) end
+if kind == 'budget' then
+  if key == '' then redis.call('HSET', h, 'eps:tb', fmt(micros)) else redis.call('HSET', h, 'eps:kb:' .. key, fmt(micros)) end
+elseif kind == 'reset' then
+  if key == '' then
+    redis.call('HSET', h, 'eps:ts', '0')
+    for _, f in ipairs(redis.call('HKEYS', h)) do
+      if string.sub(f, 1, 7) == 'eps:ks:' then redis.call('HSET', h, f, '0') end
+    end
+  else
+    local spent = tonumber(redis.call('HGET', h, 'eps:ks:' .. key) or '0')
+    if spent > 0 then
+      redis.call('HINCRBY', h, 'eps:ts', -spent)
+      redis.call('HSET', h, 'eps:ks:' .. key, '0')
+    end
+  end
+elseif kind == 'spend' then
+  local l = left()
+  if l == nil or micros > l then return {0, fmt(l or 0)} end
+  if micros > 0 then
+    redis.call('HINCRBY', h, 'eps:ts', micros)
+    if key ~= '' then redis.call('HINCRBY', h, 'eps:ks:' .. key, micros) end
+  end
+  return {1, fmt(l - micros)}
+end
+return {1, fmt(left() or 0)}
+`;

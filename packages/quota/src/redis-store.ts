@@ -16,9 +16,9 @@
 import { Redis } from 'ioredis';
 import type { CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
-import { BATCH_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
+import { BATCH_LUA, EPSILON_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
 import type {
-  ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp,
+  EpsilonOp, EpsilonOutcome, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp,
   SettleOutcome, UsageOp, DenyReason,
 } from './store.js';
 
@@ -49,6 +49,7 @@ type Scripted = Redis & {
   tenantryStart(...a: string[]): Promise<string>;
   tenantryFreeze(...a: string[]): Promise<number>;
   tenantryUsage(...a: string[]): Promise<unknown[] | null>;
+  tenantryEpsilon(...a: string[]): Promise<[number, string] | null>;
 };
 
 /** An envelope from its hash fields (ENVELOPE_FIELDS order); null when the tenant has none. */
@@ -101,6 +102,7 @@ class RedisStore implements QuotaStore {
     this.#redis.defineCommand('tenantryStart', { numberOfKeys: KEYS_PER_TENANT, lua: START_EXPERIMENT_LUA });
     this.#redis.defineCommand('tenantryFreeze', { numberOfKeys: KEYS_PER_TENANT, lua: SET_FROZEN_LUA });
     this.#redis.defineCommand('tenantryUsage', { numberOfKeys: KEYS_PER_TENANT, lua: USAGE_LUA });
+    this.#redis.defineCommand('tenantryEpsilon', { numberOfKeys: 1, lua: EPSILON_LUA });
   }
 
   /** The client, connected: the first use connects (waiting up to the command timeout); later outages fail at once. */
@@ -287,6 +289,12 @@ class RedisStore implements QuotaStore {
       experimentProdRequests: Number(exper),
       openReservations: open,
     };
+  }
+
+  async epsilon(op: EpsilonOp): Promise<EpsilonOutcome> {
+    const r = await this.#client();
+    const res = await r.tenantryEpsilon(this.#keys(op.tenantId)[0]!, op.kind, op.key ?? '', String(op.micros));
+    return res === null ? null : { ok: res[0] === 1, remainingMicros: Number(res[1]) };
   }
 
   async close(): Promise<void> {

@@ -149,6 +149,17 @@ export interface UsageOp {
   retainMs: number;
 }
 
+/** An ε-budget operation (epsilon.ts semantics, in micro-ε); key null is the tenant total. */
+export interface EpsilonOp {
+  tenantId: string;
+  key: string | null;
+  kind: 'budget' | 'spend' | 'remaining' | 'reset';
+  micros: number;
+}
+
+/** ok: the spend fitted (always true for the other kinds); remainingMicros: what is left after it. Null: no envelope. */
+export type EpsilonOutcome = { ok: boolean; remainingMicros: number } | null;
+
 /** A place where a quota keeps its numbers. Every method is one atomic step. */
 export interface QuotaStore {
   readonly kind: string;
@@ -176,5 +187,6 @@ export interface QuotaStore {
   /** Freezes (reason) or unfreezes (null); false for a tenant without an envelope. */
   setFrozen(tenantId: string, reason: string | null): Promise<boolean>;
   usage(op: UsageOp): Promise<RawUsage | null>;
+  epsilon(op: EpsilonOp): Promise<EpsilonOutcome>;
   close(): Promise<void>;
 }

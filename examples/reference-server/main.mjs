@@ -51,7 +51,8 @@ async function signerKey() {
 await mkdir(dataDir, { recursive: true });
 const tenants = JSON.parse(await readFile(configFile, 'utf8'));
 const ledger = await AuditLedger.open(join(dataDir, 'audit'), { signerKey: await signerKey() });
-const quota = createQuota({ store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore() });
+// The cost defense watches the spend settled here: SRE burn-rate alerts every 10 s, audited per tenant.
+const quota = createQuota({ store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore(), defense: { tickMs: 10_000 } });
 const policy = await createPolicyEngine();
 const gateway = await Gateway.create({ tenants, ledger, quota, policy, upstream: mockModel({ latencyMs }) });
 

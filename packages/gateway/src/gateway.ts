@@ -73,7 +73,17 @@ export class Gateway {
     this.policy = o.policy;
     this.#upstream = o.upstream ?? mockModel();
     this.metrics = new GatewayMetrics(() => tenants.file.tenants.map((t) => [t.tenant_id, o.ledger.log.size(t.tenant_id)]));
+    // The quota's cost defense (when it has one) decides too: its alerts and limiter actions are audit
+    // entries of the tenant (`defense.<type>`, with the numbers that triggered them) and counted.
+    this.#unsubscribe = o.quota.on((e) => {
+      if (e.type === 'overrun' || e.type === 'fail_open' || e.type === 'defense_error' || this.tenants.tenant(e.tenant_id) === undefined) return;
+      this.metrics.defenseEvents.inc({ type: e.type });
+      const { tenant_id: tenantId, ...numbers } = e;
+      void this.#audit(tenantId, `defense.${e.type}`, JSON.parse(JSON.stringify(numbers)) as JsonObject).catch(() => {});
+    });
   }
+
+  readonly #unsubscribe: () => void;
 
   /** Appends an audit entry (resolves once durable), counted by kind. */
   async #audit(tenantId: string, kind: string, payload: JsonObject) {
@@ -316,6 +326,7 @@ export class Gateway {
 
   /** Flushes what the audit log holds and closes it (graceful shutdown). */
   async close(): Promise<void> {
+    this.#unsubscribe();
     await this.ledger.close();
     await this.quota.close();
   }

@@ -9,6 +9,7 @@
 //   tenantry_stage_seconds{stage}                     latency per stage: policy, quota_reserve, upstream,
 //                                                     quota_settle, audit
 //   tenantry_requests_total{route, status}
+//   tenantry_defense_events_total{type}               the quota's cost-defense alerts and limiter actions
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type Stage = 'policy' | 'quota_reserve' | 'upstream' | 'quota_settle' | 'audit';
@@ -23,6 +24,7 @@ export class GatewayMetrics {
   readonly auditEntries: Counter<'kind'>;
   readonly stage: Histogram<'stage'>;
   readonly requests: Counter<'route' | 'status'>;
+  readonly defenseEvents: Counter<'type'>;
 
   /** @param logSizes the size of each tenant's audit log, read at every scrape. */
   constructor(logSizes: () => Array<[string, number]>, registry = new Registry()) {
@@ -32,6 +34,7 @@ export class GatewayMetrics {
     this.spend = new Counter({ name: 'tenantry_spend_usd_total', help: 'Settled spend in USD.', labelNames: ['tenant'], registers: [registry] });
     this.auditEntries = new Counter({ name: 'tenantry_audit_entries_total', help: 'Audit entries appended by the gateway, by kind.', labelNames: ['kind'], registers: [registry] });
     this.stage = new Histogram({ name: 'tenantry_stage_seconds', help: 'Latency of each stage of the request path.', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [registry] });
+    this.defenseEvents = new Counter({ name: 'tenantry_defense_events_total', help: 'Cost-defense alerts and limiter actions, by type.', labelNames: ['type'], registers: [registry] });
     this.requests = new Counter({ name: 'tenantry_requests_total', help: 'Requests answered, by route and status.', labelNames: ['route', 'status'], registers: [registry] });
     new Gauge({
       name: 'tenantry_audit_log_entries', help: 'Entries in each tenant\'s audit log.', labelNames: ['tenant'], registers: [registry],

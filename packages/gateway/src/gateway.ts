@@ -170,7 +170,10 @@ export class Gateway {
       const retryAfterMs = reservation.retry_after_ms ?? 1000;
       m.quotaDenials.inc({ reason: reservation.reason });
       await this.#audit(tenant.tenant_id, 'quota.deny', { action: b.action, estimated_usd: b.estimated_usd, reason: reservation.reason });
-      const r = reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
+      // The quota could not be checked (its store is down): fail closed, but say it is ours, not the tenant's.
+      const r = reservation.reason === 'STORE_UNAVAILABLE'
+        ? reply(503, 'QUOTA_UNAVAILABLE', 'the quota cannot be checked right now', { reason: reservation.reason })
+        : reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
       return { ...r, headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
     }
 
@@ -181,13 +184,57 @@ export class Gateway {
       await this.quota.release(reservation.id);
       return reply(502, 'UPSTREAM_FAILED', `the upstream call failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const settled = await m.time('quota_settle', () => this.quota.settle(reservation.id, result.usd));
-    const charged = settled.status === 'settled' ? settled.charged_usd : 0;
-    m.spend.inc({ tenant: tenant.tenant_id }, charged);
+    // The call happened: its cost is charged even when the quota's store cannot take the settlement now
+    // (settle is idempotent by reservation id, so it is retried in the background until it lands).
+    let settle: string;
+    try {
+      settle = (await m.time('quota_settle', () => this.quota.settle(reservation.id, result.usd))).status;
+    } catch (e) {
+      if (!isQuotaError(e) || e.code !== 'STORE_UNAVAILABLE') throw e;
+      settle = 'pending';
+      this.#retrySettle(tenant.tenant_id, reservation.id, result.usd);
+    }
+    m.spend.inc({ tenant: tenant.tenant_id }, result.usd);
     const { index, leaf_hash } = await this.#audit(tenant.tenant_id, 'invoke', {
-      action: b.action, resource: b.resource, estimated_usd: b.estimated_usd, charged_usd: charged, reservation: reservation.id,
+      action: b.action, resource: b.resource, estimated_usd: b.estimated_usd, charged_usd: result.usd, reservation: reservation.id, settle,
     });
-    return { status: 200, body: { receipt: { tenant_id: tenant.tenant_id, index, leaf_hash }, charged_usd: charged, output: result.output } };
+    return { status: 200, body: { receipt: { tenant_id: tenant.tenant_id, index, leaf_hash }, charged_usd: result.usd, output: result.output } };
+  }
+
+  /** Settlements waiting for the quota's store, by reservation id. */
+  readonly #pending = new Map<string, { tenantId: string; usd: number; attempts: number; timer: ReturnType<typeof setTimeout> | null }>();
+
+  /** Settlements not yet taken by the quota's store. */
+  get pendingSettlements(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Retries a settlement with backoff (0.25 s doubling to 30 s) until the store takes it; after 20 attempts
+   * (about 8 minutes, past the quota's default retention) it gives up with a `settle.failed` audit entry.
+   */
+  #retrySettle(tenantId: string, id: string, usd: number): void {
+    const p = { tenantId, usd, attempts: 0, timer: null as ReturnType<typeof setTimeout> | null };
+    this.#pending.set(id, p);
+    const attempt = (): void => {
+      p.timer = null;
+      p.attempts++;
+      this.quota.settle(id, usd).then(
+        () => this.#pending.delete(id),
+        () => {
+          if (!this.#pending.has(id)) return;
+          if (p.attempts >= 20) {
+            this.#pending.delete(id);
+            void this.#audit(tenantId, 'settle.failed', { reservation: id, charged_usd: usd, attempts: p.attempts }).catch(() => {});
+            return;
+          }
+          p.timer = setTimeout(attempt, Math.min(30_000, 250 * 2 ** (p.attempts - 1)));
+          p.timer.unref();
+        },
+      );
+    };
+    p.timer = setTimeout(attempt, 250);
+    p.timer.unref();
   }
 
   #checkInvoke(body: unknown): GatewayReply | null {
@@ -327,6 +374,14 @@ export class Gateway {
   /** Flushes what the audit log holds and closes it (graceful shutdown). */
   async close(): Promise<void> {
     this.#unsubscribe();
+    // One last attempt for settlements still waiting on the store.
+    await Promise.all([...this.#pending].map(async ([id, p]) => {
+      if (p.timer !== null) clearTimeout(p.timer);
+      await this.quota.settle(id, p.usd).then(
+        () => this.#pending.delete(id),
+        () => this.#audit(p.tenantId, 'settle.failed', { reservation: id, charged_usd: p.usd, attempts: p.attempts + 1 }).catch(() => {}),
+      );
+    }));
     await this.ledger.close();
     await this.quota.close();
   }

@@ -224,6 +224,20 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     expect((last.body.receipt as Receipt).leaf_hash).toBe((again.body.receipt as { leaf_hash: string }).leaf_hash);
     expect(verifyReceipt(last.body.receipt as Receipt, last.body.verifier_keys as string[])).toBe(true);
   });
+
+  it('keeps lockdowns, freezes and envelopes set by operators across a restart', async () => {
+    const envelope = { tenant_id: 'acme', monthly_budget_usd: 100, daily_budget_usd: 0.000001, experiment_budget_cap_usd: 2, max_parallel_experiments: 2, max_prod_traffic_pct: 10 };
+    expect((await call(server.url, 'PUT', '/v1/admin/tenants/acme/envelope', ADMIN, envelope)).status).toBe(200);
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.1 })).body.reasons).toContain('CROSS_TENANT');
+    expect((await call(server.url, 'POST', '/v1/admin/tenants/globex/freeze', ADMIN, { reason: 'INC-11' })).status).toBe(200);
+    expect(await server.stop()).toBe(0);
+    server = await startServer(env);
+    // The tenants file says otherwise, but the operators' and the policy's decisions stand.
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 })).body.reasons).toEqual(['TENANT_LOCKED']);
+    expect((await call(server.url, 'POST', '/v1/admin/tenants/globex/unlock', ADMIN, { by: 'oncall', reason: 'reviewed' })).status).toBe(200);
+    expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 })).body).toMatchObject({ code: 'QUOTA_DENIED', reason: 'FROZEN' });
+    expect((await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.01 })).body).toMatchObject({ code: 'QUOTA_DENIED', reason: 'DAILY_CAP' });
+  });
 });
 
 describe('reference server killed with SIGKILL', () => {

@@ -113,15 +113,47 @@ export class Gateway {
     o.policy.setData(data);
     for (const t of file.tenants) await o.quota.setEnvelope(t.envelope);
     const gateway = new Gateway(tenants, o);
-    // The mode survives a restart: the last switch in the control plane's audit log.
-    for (let i = o.ledger.log.size(CONTROL_PLANE) - 1; i >= 0; i--) {
-      const { entry } = await o.ledger.log.entry(CONTROL_PLANE, i);
-      if (entry.kind === 'admin.mode') {
-        gateway.#mode = (entry.payload as { to: Mode }).to;
-        break;
-      }
-    }
+    await gateway.#replayControlPlane();
+    // From now on, a lockdown the policy engine decides is control-plane state too.
+    gateway.#onLockdown = (lock: { tenantId: string; by: string; reason: string; violations: number }) => {
+      if (gateway.tenants.tenant(lock.tenantId) === undefined) return;
+      void gateway.#audit(CONTROL_PLANE, 'policy.lockdown', { tenant_id: lock.tenantId, by: lock.by, reason: lock.reason, violations: lock.violations }).catch(() => {});
+    };
+    o.policy.on('lockdown', gateway.#onLockdown);
     return gateway;
+  }
+
+  #onLockdown: ((lock: { tenantId: string; by: string; reason: string; violations: number }) => void) | null = null;
+
+  /**
+   * Restores what operators and the policy decided before a restart, from the control plane's audit log
+   * (a short log: admin actions and lockdowns only): the mode, envelopes set through the admin route (they
+   * win over the tenants file), freezes, and lockdowns not lifted. So a restart never unlocks a tenant that
+   * reached into another, nor unfreezes one.
+   */
+  async #replayControlPlane(): Promise<void> {
+    const envelopes = new Map<string, JsonObject>();
+    const frozen = new Map<string, string | null>();
+    const locked = new Map<string, { by: string; reason: string } | null>();
+    const log = this.ledger.log;
+    for (let i = 0; i < log.size(CONTROL_PLANE); i++) {
+      const { entry } = await log.entry(CONTROL_PLANE, i);
+      const p = entry.payload as Record<string, unknown>;
+      const tenantId = typeof p.tenant_id === 'string' ? p.tenant_id : '';
+      if (entry.kind === 'admin.mode') this.#mode = p.to as Mode;
+      else if (entry.kind === 'admin.envelope') envelopes.set(tenantId, p.envelope as JsonObject);
+      else if (entry.kind === 'admin.freeze') frozen.set(tenantId, p.reason as string);
+      else if (entry.kind === 'admin.unfreeze') frozen.set(tenantId, null);
+      else if (entry.kind === 'policy.lockdown') locked.set(tenantId, { by: p.by as string, reason: p.reason as string });
+      else if (entry.kind === 'admin.unlock') locked.set(tenantId, null);
+    }
+    for (const [tenantId, env] of envelopes) if (this.tenants.tenant(tenantId)) await this.quota.setEnvelope(env as never);
+    for (const [tenantId, reason] of frozen) {
+      if (!this.tenants.tenant(tenantId)) continue;
+      if (reason === null) await this.quota.unfreeze(tenantId);
+      else await this.quota.freeze(tenantId, reason);
+    }
+    for (const [tenantId, lock] of locked) if (lock !== null && this.tenants.tenant(tenantId)) this.policy.lock(tenantId, lock);
   }
 
   get mode(): Mode {
@@ -295,6 +327,7 @@ export class Gateway {
       throw e;
     }
     await this.#audit(tenantId, 'admin.envelope', { envelope: body as JsonObject });
+    await this.#audit(CONTROL_PLANE, 'admin.envelope', { tenant_id: tenantId, envelope: body as JsonObject });
     return { status: 200, body: { tenant_id: tenantId, envelope: body } };
   }
 
@@ -309,6 +342,7 @@ export class Gateway {
     if (frozen) await this.quota.freeze(tenantId, reason!);
     else await this.quota.unfreeze(tenantId);
     await this.#audit(tenantId, frozen ? 'admin.freeze' : 'admin.unfreeze', { reason });
+    await this.#audit(CONTROL_PLANE, frozen ? 'admin.freeze' : 'admin.unfreeze', { tenant_id: tenantId, reason });
     return { status: 200, body: { tenant_id: tenantId, frozen: frozen ? reason : null } };
   }
 
@@ -324,6 +358,7 @@ export class Gateway {
     if (this.policy.lockOf(tenantId) === undefined) return reply(409, 'NOT_LOCKED', `tenant ${tenantId} is not locked`);
     const lock = this.policy.unlock(tenantId, { by: body.by, reason: body.reason });
     await this.#audit(tenantId, 'admin.unlock', { by: body.by, reason: body.reason, since: lock.since });
+    await this.#audit(CONTROL_PLANE, 'admin.unlock', { tenant_id: tenantId, by: body.by, reason: body.reason });
     return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
   }
 
@@ -374,6 +409,7 @@ export class Gateway {
   /** Flushes what the audit log holds and closes it (graceful shutdown). */
   async close(): Promise<void> {
     this.#unsubscribe();
+    if (this.#onLockdown !== null) this.policy.off('lockdown', this.#onLockdown);
     // One last attempt for settlements still waiting on the store.
     await Promise.all([...this.#pending].map(async ([id, p]) => {
       if (p.timer !== null) clearTimeout(p.timer);

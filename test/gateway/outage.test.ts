@@ -1,5 +1,5 @@
-// The gateway when the quota's Redis goes away: a request that cannot be checked is refused with 503
-// (fail closed, and not the tenant's fault); a call that already happened keeps its receipt, and its
+// The gateway when the quota's Redis goes away: a request that cannot be checked is refused with the
+// contract's 429 QUOTA_DENIED, reason STORE_UNAVAILABLE (fail closed); a call that already happened keeps its receipt, and its
 // settlement is retried until Redis has it, charged once.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ const tenants = JSON.parse(await readFile(fileURLToPath(new URL('../../examples/
 const doc = { tenant_id: 'acme', layer: 'model_access', id: 'doc-1', classification: 'internal', region: 'eu-west-1', domain: 'PROD', tool: 'chat' };
 const ACME = 'Bearer acme-demo-key';
 
-it('answers 503 while the quota cannot be checked, and settles a finished call once Redis is back', async () => {
+it('denies while the quota cannot be checked, and settles a finished call once Redis is back', async () => {
   const redis = await startRedis({ persist: true });
   const dir = await mkdtemp(join(tmpdir(), 'tenantry-outage-'));
   const ledger = await AuditLedger.open(dir, { signerKey: generateNoteKey('outage.test').signerKey });
@@ -38,7 +38,7 @@ it('answers 503 while the quota cannot be checked, and settles a finished call o
     expect(gateway.pendingSettlements).toBe(1);
 
     const refused = await gateway.invoke(ACME, { action: 'invoke', resource: doc, estimated_usd: 0.5 });
-    expect([refused.status, refused.body]).toEqual([503, expect.objectContaining({ code: 'QUOTA_UNAVAILABLE', reason: 'STORE_UNAVAILABLE' })]);
+    expect([refused.status, refused.body]).toEqual([429, expect.objectContaining({ code: 'QUOTA_DENIED', reason: 'STORE_UNAVAILABLE' })]);
     expect(refused.headers?.['retry-after']).toBe('1');
 
     haltDuringCall = false;

@@ -6,8 +6,8 @@
 // Every decision, denial and charge is an audit entry of the tenant's log (kinds `invoke`, `policy.deny`,
 // `quota.deny`, `admin.*`), appended before the answer leaves: a receipt that was returned is durable.
 // Answers are { status, body, headers? }: 200 with a receipt, 400 / 401 / 403 / 404 / 429 with
-// { code, message, … }. A request can never cause a 5xx through its content; a failing store or upstream
-// answers 503 / 502 and denies (fail closed).
+// { code, message, … }. A request can never cause a 5xx through its content; a quota store that cannot be
+// reached denies (429, reason STORE_UNAVAILABLE: fail closed) and a failing upstream answers 502.
 import type { AuditLedger, JsonObject } from '@tenantry/audit';
 import type { PolicyEngine } from '@tenantry/policy';
 import { isQuotaError, type Quota } from '@tenantry/quota';
@@ -202,10 +202,9 @@ export class Gateway {
       const retryAfterMs = reservation.retry_after_ms ?? 1000;
       m.quotaDenials.inc({ reason: reservation.reason });
       await this.#audit(tenant.tenant_id, 'quota.deny', { action: b.action, estimated_usd: b.estimated_usd, reason: reservation.reason });
-      // The quota could not be checked (its store is down): fail closed, but say it is ours, not the tenant's.
-      const r = reservation.reason === 'STORE_UNAVAILABLE'
-        ? reply(503, 'QUOTA_UNAVAILABLE', 'the quota cannot be checked right now', { reason: reservation.reason })
-        : reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
+      // Every quota denial is the DESIGN.md contract's 429 QUOTA_DENIED; a store that cannot be reached
+      // denies too (fail closed), with reason STORE_UNAVAILABLE.
+      const r = reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
       return { ...r, headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
     }
 

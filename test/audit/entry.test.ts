@@ -1,5 +1,5 @@
 // Entries of the durable log: the stored bytes are exactly RFC 8785 (hand-checked strings from the
-// RFC and from the DESIGN.md layout), and bad input is refused with a typed error before anything
+// RFC and from the entry layout of docs/architecture.md, "@tenantry/audit"), and bad input is refused with a typed error before anything
 // is written or an index is used.
 import fs from 'node:fs';
 import canonicalize from 'canonicalize';
@@ -38,13 +38,13 @@ function payloadPart(json: string): string {
 }
 
 describe('entry bytes are RFC 8785 (JCS)', () => {
-  it('lays out the DESIGN.md entry with sorted keys, and chains prev to the previous leaf hash', async () => {
+  it('lays out the protocol 1.0 entry with sorted keys, and chains prev to the previous leaf hash', async () => {
     await withLog(async (log) => {
       const r0 = await log.append('acme', { kind: 'policy.deny', payload: { z: 1, a: [true, null, 'x'] } });
       const r1 = await log.append('acme', { kind: 'quota.settle', payload: {} });
       const e0 = await log.entry('acme', 0);
       const e1 = await log.entry('acme', 1);
-      // Hand-written from DESIGN.md: keys in UTF-16 order, no white space, 64 zeros as the first prev.
+      // Hand-written from docs/architecture.md ("@tenantry/audit"): keys in UTF-16 order, no white space, 64 zeros as the first prev.
       expect(Buffer.from(e0.bytes).toString('utf8')).toBe(
         `{"index":0,"kind":"policy.deny","payload":{"a":[true,null,"x"],"z":1},"prev":"${ZEROS}","protocol_version":"1.0","tenant_id":"acme","timestamp":"${T0}"}`,
       );

@@ -4,9 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  AuditLog, _crashSealWorker, verifyAuditDir, type AppendResult, type AuditLogOptions, type JsonObject,
-} from '@tenantry/audit';
+import { AuditLog, verifyAuditDir, type AppendResult, type AuditLogOptions, type JsonObject } from '@tenantry/audit';
+import { _crashSealWorker } from '@tenantry/audit/testing';
 import { checkChain, expectAuditError, gatedFailingSync, readTenantFile, rng, steppingClock, tenantFile, useTempDirs } from '../helpers/audit-log.js';
 
 const tempDir = useTempDirs();

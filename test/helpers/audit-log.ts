@@ -101,7 +101,7 @@ export function readTenantFile(file: string): FileRecord[] {
 const ENTRY_KEYS = 'index,kind,payload,prev,protocol_version,tenant_id,timestamp';
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-/** Checks the hash chain of a tenant's records (DESIGN.md protocol 1.0); returns the leaf hashes. */
+/** Checks the hash chain of a tenant's records (protocol 1.0; docs/architecture.md, "@tenantry/audit"); returns the leaf hashes. */
 export function checkChain(records: readonly FileRecord[], tenantId: string): string[] {
   let prev = ZEROS;
   return records.map((r, i) => {

@@ -1,4 +1,4 @@
-// Audit log entries (protocol 1.0, DESIGN.md "Durable per-tenant logs").
+// Audit log entries (protocol 1.0; docs/architecture.md, "@tenantry/audit").
 //
 // An entry is the RFC 8785 (JSON Canonicalization Scheme) serialisation of
 //   { protocol_version: "1.0", tenant_id, index, timestamp, kind, payload, prev }
@@ -19,13 +19,12 @@
 //     Map, typed arrays, …), array holes, symbol keys, lone surrogates (in keys and values), cycles
 //     (shared acyclic references are fine: they are serialised once per use), nesting deeper than
 //     MAX_PAYLOAD_DEPTH.
+import { isObject, PROTOCOL_VERSION } from '@tenantry/core';
 import { hashLeaf } from '@tenantry/kernels';
 import { _canonicalJson } from './canonical-json.js';
 import { AuditError } from './errors.js';
 import { checkTenantId } from './tenant-id.js';
 
-/** The protocol version every entry carries. */
-export const ENTRY_PROTOCOL_VERSION = '1.0';
 /** `prev` of the first entry of a chain: 64 zeros. */
 export const GENESIS_PREV = '0'.repeat(64);
 /** Deepest nesting of arrays and objects inside a payload (the payload object itself is depth 1). */
@@ -41,7 +40,7 @@ export interface JsonObject {
 
 /** A stored entry (protocol 1.0). */
 export interface AuditEntry {
-  protocol_version: '1.0';
+  protocol_version: typeof PROTOCOL_VERSION;
   tenant_id: string;
   index: number;
   /** RFC 3339 UTC with milliseconds, e.g. "2025-01-31T12:00:00.000Z". */
@@ -187,7 +186,7 @@ function copyValue(v: unknown, depth: number, state: CopyState): JsonValue {
  * known to exceed `maxBytes`.
  */
 export function _copyPayload(payload: unknown, maxBytes: number): JsonObject {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+  if (!isObject(payload)) {
     throw payloadError('payload', `must be a plain object, got ${describe(payload)}`);
   }
   return copyValue(payload, 1, { ancestors: [], keys: [], bytes: 0, maxBytes }) as JsonObject;
@@ -212,7 +211,7 @@ export function _checkKind(kind: unknown, field = 'kind'): asserts kind is strin
  *   INVALID_PAYLOAD (field `payload…`), ENTRY_TOO_LARGE (field `payload`).
  */
 export function _checkEntryInput(input: unknown, maxBytes: number): AuditEntryInput {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (!isObject(input)) {
     throw new AuditError('INVALID_ARGUMENT', `entry must be an object { kind, payload }, got ${describe(input)}`, { field: 'entry' });
   }
   for (const key of Object.keys(input)) {
@@ -276,7 +275,7 @@ export function _canonicalString(s: string): string {
  * id), and the fields checked as append checks them.
  */
 export function _entryJson(index: number, kind: string, payloadJson: string, prev: string, tenantJson: string, timestamp: string): string {
-  return `{"index":${index},"kind":"${kind}","payload":${payloadJson},"prev":"${prev}","protocol_version":"1.0","tenant_id":${tenantJson},"timestamp":"${timestamp}"}`;
+  return `{"index":${index},"kind":"${kind}","payload":${payloadJson},"prev":"${prev}","protocol_version":"${PROTOCOL_VERSION}","tenant_id":${tenantJson},"timestamp":"${timestamp}"}`;
 }
 
 /** UTF-8 bytes of _entryJson's fixed parts, prev (64) and timestamp (24) included. */
@@ -300,8 +299,8 @@ export function encodeEntry(entry: AuditEntry): Uint8Array {
   for (const key of Object.keys(entry)) {
     if (!ENTRY_KEYS.includes(key)) throw new AuditError('INVALID_ARGUMENT', `entry.${key} is not a field of an entry`, { field: `entry.${key}` });
   }
-  if (entry.protocol_version !== ENTRY_PROTOCOL_VERSION) {
-    throw new AuditError('INVALID_ARGUMENT', `entry.protocol_version must be "${ENTRY_PROTOCOL_VERSION}"`, { field: 'entry.protocol_version' });
+  if (entry.protocol_version !== PROTOCOL_VERSION) {
+    throw new AuditError('INVALID_ARGUMENT', `entry.protocol_version must be "${PROTOCOL_VERSION}"`, { field: 'entry.protocol_version' });
   }
   checkTenantId(entry.tenant_id, 'entry.tenant_id');
   if (typeof entry.index !== 'number' || !Number.isSafeInteger(entry.index) || entry.index < 0) {
@@ -350,10 +349,10 @@ export function _parseEntry(bytes: Uint8Array, tenantId: string, index: number, 
   } catch {
     return { ok: false, kind: 'malformed-entry', message: 'not UTF-8 JSON' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, kind: 'malformed-entry', message: 'not a JSON object' };
+  if (!isObject(value)) return { ok: false, kind: 'malformed-entry', message: 'not a JSON object' };
   const e = value as Record<string, unknown>;
-  if (e.protocol_version !== ENTRY_PROTOCOL_VERSION) {
-    return { ok: false, kind: 'protocol-version', message: `protocol_version is ${JSON.stringify(e.protocol_version)}, expected "${ENTRY_PROTOCOL_VERSION}"` };
+  if (e.protocol_version !== PROTOCOL_VERSION) {
+    return { ok: false, kind: 'protocol-version', message: `protocol_version is ${JSON.stringify(e.protocol_version)}, expected "${PROTOCOL_VERSION}"` };
   }
   const keys = Object.keys(e).sort();
   if (keys.length !== ENTRY_KEYS.length || keys.some((k, i) => k !== ENTRY_KEYS[i])) {
@@ -366,7 +365,7 @@ export function _parseEntry(bytes: Uint8Array, tenantId: string, index: number, 
   if (typeof e.kind !== 'string' || e.kind.length === 0 || e.kind.length > MAX_KIND_LENGTH || !KIND.test(e.kind)) {
     return { ok: false, kind: 'malformed-entry', message: 'kind is not a valid kind' };
   }
-  if (typeof e.payload !== 'object' || e.payload === null || Array.isArray(e.payload)) return { ok: false, kind: 'malformed-entry', message: 'payload is not an object' };
+  if (!isObject(e.payload)) return { ok: false, kind: 'malformed-entry', message: 'payload is not an object' };
   // What append accepts, so that the canonical form below is RFC 8785 (JSON.parse can give lone
   // surrogates from \ud800 escapes and ±Infinity from 1e400, which no entry holds).
   try {

@@ -1,6 +1,8 @@
-// Typed errors of @tenantry/audit. Every error has a stable `code`; callers and tests match on
-// the code, never on message text. Recognisable across two copies of the package through a
-// branded property (isAuditError), like every tenantry error.
+// Typed errors of @tenantry/audit (docs/architecture.md, "Errors"). Every error has a stable `code`;
+// callers and tests match on the code, never on message text. AuditError extends core's
+// TenantryError, whose brand names the package, so isAuditError recognises an AuditError from any
+// copy of this package and never another package's error.
+import { errorGuard, TenantryError } from '@tenantry/core';
 
 /** Stable error codes. */
 export type AuditErrorCode =
@@ -30,8 +32,6 @@ export type AuditErrorCode =
   | 'INVALID_RECEIPT'
   | 'ROOT_MISMATCH';
 
-const BRAND = Symbol.for('@tenantry/error');
-
 export interface AuditErrorDetails {
   /** The argument or input field at fault, as named in the message. */
   field?: string;
@@ -45,24 +45,29 @@ export interface AuditErrorDetails {
  * The one error class of the package. A wrong type in an argument is still an AuditError (with
  * code INVALID_ARGUMENT or INVALID_BYTES); `field` names the argument.
  */
-export class AuditError extends Error {
-  readonly code: AuditErrorCode;
-  readonly field: string | undefined;
+export class AuditError extends TenantryError<AuditErrorCode> {
   readonly tenantId: string | undefined;
   readonly index: number | undefined;
 
   constructor(code: AuditErrorCode, message: string, details: AuditErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super('audit', code, message, { field: details.field, cause: details.cause });
     this.name = 'AuditError';
-    this.code = code;
-    this.field = details.field;
     this.tenantId = details.tenantId;
     this.index = details.index;
-    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
-/** True for any error thrown by a tenantry package, whichever copy of it threw. */
-export function isAuditError(e: unknown): e is AuditError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && 'code' in e;
+/** True for an error thrown by @tenantry/audit, from any copy of it; false for other packages' errors. */
+export const isAuditError = errorGuard<AuditError>('audit');
+
+/**
+ * `e` as an IO_ERROR of the log (an AuditError passes through unchanged), with the tenant and
+ * index concerned when there are.
+ */
+export function _ioError(e: unknown, what: string, tenantId?: string, index?: number): AuditError {
+  if (isAuditError(e)) return e;
+  const reason = e instanceof Error ? e.message : String(e);
+  return new AuditError('IO_ERROR', `${what}: ${reason}`, {
+    ...(tenantId === undefined ? {} : { tenantId }), ...(index === undefined ? {} : { index }), cause: e,
+  });
 }

@@ -4,9 +4,9 @@
 //
 // Node ids are ordered by their UTF-8 bytes (as Go's sort.Strings and a byte-wise memcmp do), so
 // every implementation of the protocol agrees; for ASCII ids this is the same as JS's default sort.
+import { compareTenantIds, isObject } from '@tenantry/core';
 import { sha256 } from '@tenantry/kernels';
 import { AuditError } from './errors.js';
-import { compareTenantIdBytes } from './tenant-id.js';
 
 const HEX_ROOT = /^[0-9a-f]{64}$/;
 const encoder = new TextEncoder();
@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
  * @example federatedRoot({ 'node-b': b, 'node-a': a }) === hex(sha256(utf8(a + b)))
  */
 export function federatedRoot(nodeRoots: Record<string, string>): string {
-  if (typeof nodeRoots !== 'object' || nodeRoots === null || Array.isArray(nodeRoots)) {
+  if (!isObject(nodeRoots)) {
     throw new AuditError('INVALID_ARGUMENT', 'nodeRoots must be an object mapping node ids to hex roots', { field: 'nodeRoots' });
   }
   const ids = Object.keys(nodeRoots);
@@ -31,7 +31,7 @@ export function federatedRoot(nodeRoots: Record<string, string>): string {
       throw new AuditError('INVALID_ARGUMENT', `${field} must be 64 lowercase hex digits`, { field });
     }
   }
-  ids.sort(compareTenantIdBytes);
+  ids.sort(compareTenantIds);
   const digest = sha256(encoder.encode(ids.map((id) => nodeRoots[id]).join('')));
   return Buffer.from(digest).toString('hex');
 }

@@ -1,4 +1,5 @@
 // Options of AuditLog.open: defaults, and the one check they get (at open).
+import { isObject } from '@tenantry/core';
 import { AuditError } from './errors.js';
 import { nodeLogIo, type LogIo } from './log-io.js';
 import { MAX_ENTRY_BYTES_LIMIT } from './record.js';
@@ -35,7 +36,7 @@ export const DEFAULTS: Required<AuditLogOptions> = {
 /** The options with defaults filled in, checked; INVALID_ARGUMENT naming `options.<name>` otherwise. */
 export function _checkOptions(options: unknown): Required<AuditLogOptions> {
   if (options === undefined) return { ...DEFAULTS };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  if (!isObject(options)) {
     throw new AuditError('INVALID_ARGUMENT', 'options must be an object', { field: 'options' });
   }
   for (const key of Object.keys(options)) {

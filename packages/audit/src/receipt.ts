@@ -9,15 +9,15 @@
 // checkpoint is a C2SP tlog-checkpoint whose size is the number of tenant leaves and whose root is
 // the node root, signed as a note. The node tree is rebuilt for every checkpoint (tenant heads
 // move), so node checkpoints are not an append-only log: receipts prove inclusion only.
+import { compareTenantIds, isTenantId, PROTOCOL_VERSION } from '@tenantry/core';
 import { hashLeaf } from '@tenantry/kernels';
 import { _canonicalJson } from './canonical-json.js';
 import { openCheckpoint } from './checkpoint.js';
 import { AuditError } from './errors.js';
-import { compareTenantIdBytes } from './tenant-id.js';
 import { MerkleTree } from './tree.js';
 import { verifyInclusion } from './verify.js';
 
-export const PROTOCOL_VERSION = '1.0';
+export { PROTOCOL_VERSION } from '@tenantry/core';
 
 /** A tenant's log head: its size and root at that size. */
 export interface TenantHead {
@@ -29,7 +29,7 @@ export interface TenantHead {
 
 /** The offline-verifiable receipt of one entry (all hashes lowercase hex). */
 export interface Receipt {
-  protocol_version: '1.0';
+  protocol_version: typeof PROTOCOL_VERSION;
   tenant_id: string;
   index: number;
   leaf_hash: string;
@@ -48,13 +48,13 @@ export interface Receipt {
 
 const encoder = new TextEncoder();
 const HEX32 = /^[0-9a-f]{64}$/;
-const LONE_SURROGATE = /\p{Cs}/u;
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 /**
  * The node-tree leaf data of a tenant head: UTF-8 of JCS({ tenant_id, size, root }). Precondition:
- * tenant_id is well-formed UTF-16 (every stored id is; verifyReceipt refuses others first).
+ * tenant_id is well-formed UTF-16 (every stored id is; verifyReceipt refuses any id that breaks the
+ * tenant id rule first).
  */
 export function nodeLeafData(head: TenantHead): Uint8Array {
   return encoder.encode(_canonicalJson({ tenant_id: head.tenant_id, size: head.size, root: head.root }));
@@ -62,7 +62,7 @@ export function nodeLeafData(head: TenantHead): Uint8Array {
 
 /** The node tree over the non-empty heads, in ascending tenant-id order, and that order. */
 export function nodeTree(heads: readonly TenantHead[]): { tree: MerkleTree; order: TenantHead[] } {
-  const order = heads.filter((h) => h.size > 0).sort((a, b) => compareTenantIdBytes(a.tenant_id, b.tenant_id));
+  const order = heads.filter((h) => h.size > 0).sort((a, b) => compareTenantIds(a.tenant_id, b.tenant_id));
   for (let i = 1; i < order.length; i++) {
     if (order[i - 1]!.tenant_id === order[i]!.tenant_id) {
       throw new AuditError('INVALID_ARGUMENT', `heads lists tenant ${JSON.stringify(order[i]!.tenant_id)} twice`, { field: 'heads' });
@@ -92,7 +92,7 @@ export function verifyReceipt(receipt: unknown, verifierKeys: string | readonly 
   if (typeof receipt !== 'object' || receipt === null) return false;
   const r = receipt as Partial<Record<keyof Receipt, unknown>>;
   if (r.protocol_version !== PROTOCOL_VERSION) return false;
-  if (typeof r.tenant_id !== 'string' || r.tenant_id === '' || LONE_SURROGATE.test(r.tenant_id)) return false;
+  if (!isTenantId(r.tenant_id)) return false;
   if (!isCount(r.index) || !isCount(r.tenant_size) || !isCount(r.node_index) || !isCount(r.node_size)) return false;
   if (typeof r.leaf_hash !== 'string' || !HEX32.test(r.leaf_hash)) return false;
   if (typeof r.tenant_root !== 'string' || !HEX32.test(r.tenant_root)) return false;

@@ -17,6 +17,7 @@
 // which only signed checkpoints can expose).
 import { promisify } from 'node:util';
 import fs from 'node:fs';
+import { PROTOCOL_VERSION } from '@tenantry/core';
 import { hashLeaves } from '@tenantry/kernels';
 import { _canonicalJson } from './canonical-json.js';
 import { GENESIS_PREV, _parseEntry, type EntryDefect } from './entry.js';
@@ -173,7 +174,7 @@ export async function _replayTenantFile(fd: number, tenantId: string, fileBytes:
   if (got < FILE_HEADER_BYTES || !magicPrefix) return corrupt('file-header', 0, 'the file does not start with the tenantry audit magic');
   result.validBytes = FILE_HEADER_BYTES;
 
-  const mid = ascii(`","protocol_version":"1.0","tenant_id":${_canonicalJson(tenantId)},"timestamp":"`);
+  const mid = ascii(`","protocol_version":"${PROTOCOL_VERSION}","tenant_id":${_canonicalJson(tenantId)},"timestamp":"`);
   let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(fileBytes - FILE_HEADER_BYTES, RECORD_HEADER_BYTES)));
   let bufPos = FILE_HEADER_BYTES; // file offset of buf[0]
   let bufLen = 0;

@@ -3,12 +3,13 @@
 // machine (entries are canonical bytes; hashing is RFC 6962), so a mismatch means the files changed.
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compareTenantIds } from '@tenantry/core';
 import { AuditError } from './errors.js';
 import { parseCheckpoint, openCheckpoint } from './checkpoint.js';
 import { CHECKPOINT_FILE, _readCheckpoints, type NodeCheckpoint } from './ledger.js';
 import { makeReceipt, nodeTree, type Receipt } from './receipt.js';
 import { _replayTenantFile, type Corruption, type TornTail } from './replay.js';
-import { compareTenantIdBytes, tenantIdOfFileName } from './tenant-id.js';
+import { tenantIdOfFileName } from './tenant-id.js';
 import type { MerkleTree } from './tree.js';
 
 /** The first thing found wrong, in the order the checks run. */
@@ -81,7 +82,7 @@ async function replayDir(dir: string): Promise<DirReplay> {
     trees: new Map(), tenants: [], tornTails: [], entries: 0, corruption: undefined, checkpoints: [], checkpointError: undefined,
   };
   const ids = names.map((n) => [n, tenantIdOfFileName(n)] as const).filter((x): x is readonly [string, string] => x[1] !== undefined);
-  ids.sort((a, b) => compareTenantIdBytes(a[1], b[1]));
+  ids.sort((a, b) => compareTenantIds(a[1], b[1]));
   for (const [name, tenantId] of ids) {
     const fh = await open(join(dir, name), 'r');
     try {

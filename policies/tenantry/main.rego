@@ -1,5 +1,5 @@
 # tenantry policy: the one decision entrypoint, data.tenantry.main.decision (build entrypoint
-# tenantry/main/decision). Contract: DESIGN.md, "@tenantry/policy and policies/", input protocol 1.0.
+# tenantry/main/decision). Contract: docs/architecture.md, "@tenantry/policy", input protocol 1.0.
 #
 #   decision = {"allow": bool, "reasons": [code, ...], "violation": bool}
 #

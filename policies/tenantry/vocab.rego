@@ -1,5 +1,6 @@
-# Vocabulary of protocol 1.0 (DESIGN.md, "@tenantry/policy and policies/"): the enums every other module checks
-# against. Nothing here reads input or data; changing a value here changes the wire contract.
+# Vocabulary of protocol 1.0 (docs/architecture.md, "Vocabularies" and "@tenantry/policy"): the enums every
+# other module checks against, the same lists @tenantry/core declares for the TypeScript packages. Nothing here
+# reads input or data; changing a value here changes the wire contract.
 package tenantry.vocab
 
 protocol_version := "1.0"

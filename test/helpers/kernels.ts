@@ -151,13 +151,19 @@ export function fastMerkleRoots(leafHashes: Uint8Array, sizes: readonly number[]
   return roots;
 }
 
-/** Protocol 1.0 shard key straight from DESIGN.md: first 8 hex digits of SHA-256(UTF-8(id)) mod count. */
+/**
+ * Protocol 1.0 shard key straight from docs/architecture.md ("@tenantry/kernels"): first 8 hex digits
+ * of SHA-256(UTF-8(id)) mod count.
+ */
 export function shardFormula(tenantId: string, shardCount: number): number {
   const digestHex = createHash('sha256').update(tenantId, 'utf8').digest('hex');
   return Number(BigInt(`0x${digestHex.slice(0, 8)}`) % BigInt(shardCount));
 }
 
-/** Protocol 1.0 rendezvous score straight from DESIGN.md: first 8 bytes BE of SHA-256(key ‖ 0x00 ‖ node). */
+/**
+ * Protocol 1.0 rendezvous score straight from docs/architecture.md ("@tenantry/kernels"): first 8
+ * bytes BE of SHA-256(key ‖ 0x00 ‖ node).
+ */
 export function scoreFormula(key: string, nodeId: string): bigint {
   return Buffer.from(nodeSha256(Buffer.concat([Buffer.from(key, 'utf8'), Buffer.of(0), Buffer.from(nodeId, 'utf8')]))).readBigUInt64BE(0);
 }
@@ -230,6 +236,7 @@ export function expectKernelError(fn: () => unknown, expected: ExpectedKernelErr
   expect(caught).toBeInstanceOf(expected.type === TypeError ? KernelTypeError : KernelRangeError);
   expect(isKernelError(caught)).toBe(true);
   const e = caught as KernelError;
+  expect(e.package).toBe('kernels');
   expect(e.code).toBe(expected.code);
   expect(e.field).toBe(expected.field);
   expect(e.message).toContain(expected.field);

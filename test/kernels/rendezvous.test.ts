@@ -23,7 +23,10 @@ const NODE_SETS: [string, string[]][] = [
   ['1000 nodes', Array.from({ length: 1000 }, (_, i) => `node-${i.toString(36)}-${'x'.repeat(i % 90)}`)],
 ];
 
-/** The order DESIGN.md defines, from the formula: score descending, ties by nodeId ascending. */
+/**
+ * The order docs/architecture.md defines ("@tenantry/kernels"), from the formula: score descending,
+ * ties by nodeId ascending.
+ */
 function formulaRank(key: string, nodeIds: readonly string[]): string[] {
   return nodeIds
     .map((id) => ({ id, s: scoreFormula(key, id) }))

@@ -1,6 +1,6 @@
-// Protocol 1.0 shard keys (shardOf, shardOfMany) against the formula of DESIGN.md computed with
-// node:crypto — first 8 hex digits of SHA-256(UTF-8(tenantId)) as an unsigned integer, mod
-// shardCount — and against refShardOf, on both builds.
+// Protocol 1.0 shard keys (shardOf, shardOfMany) against the formula of docs/architecture.md
+// ("@tenantry/kernels") computed with node:crypto — first 8 hex digits of SHA-256(UTF-8(tenantId))
+// as an unsigned integer, mod shardCount — and against refShardOf, on both builds.
 import { describe, expect, it } from 'vitest';
 import { shardOf, shardOfMany } from '@tenantry/kernels';
 import { refShardOf } from '@tenantry/kernels/reference';

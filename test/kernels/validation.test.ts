@@ -1,16 +1,19 @@
 // Every validation path of the public API: the error's class (TypeError for a wrong type,
 // RangeError for a wrong size or range), its stable `code`, its `field`, a message that names the
 // field, isKernelError — and that the kernel still gives right answers after the rejection.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { CoreError, errorPackage, isTenantryError, TenantryError } from '@tenantry/core';
 import {
-  hashChildren, hashLeaf, hashLeaves, isKernelError, kernelInfo, merkleRoot, rankNodes, rendezvousScores,
-  sha256, sha256Batch, sha256Many, shardOf, shardOfMany, useKernelBuild,
+  hashChildren, hashLeaf, hashLeaves, isKernelError, kernelInfo, KernelTypeError, merkleRoot, rankNodes, rendezvousScores,
+  sha256, sha256Batch, sha256Many, shardOf, shardOfMany, useKernelBuild, type KernelError,
 } from '@tenantry/kernels';
 import { refHashChildren, refMerkleRoot, refRankNodes } from '@tenantry/kernels/reference';
 import {
   BUILDS, expectKernelError, hex, loadRfc6962Vectors, nodeSha256, randomBytes, shardFormula, useBuild, utf8,
   type ExpectedKernelError,
 } from '../helpers/kernels.js';
+import { thrownBy } from '../helpers/errors.js';
 
 /** The same function, callable with values its types forbid (as an untyped caller would). */
 const loose = (f: (...args: never[]) => unknown) => f as (...args: unknown[]) => unknown;
@@ -180,9 +183,24 @@ describe('useKernelBuild and isKernelError', () => {
     }
     expect(thrown.length).toBe(CASES.length);
     expect(thrown.every(isKernelError)).toBe(true);
+    expect(thrown.every((e) => isTenantryError(e) && errorPackage(e) === 'kernels')).toBe(true);
     for (const other of [new Error('x'), new TypeError('x'), new RangeError('x'), Object.assign(new Error('x'), { code: 'INVALID_BYTES' }),
-      { code: 'INVALID_BYTES', message: 'x' }, null, undefined, 'INVALID_BYTES', 42]) {
+      { code: 'INVALID_BYTES', message: 'x' }, null, undefined, 'INVALID_BYTES', 42,
+      // Other packages' errors carry the same brand symbol, with their own package name.
+      new CoreError('INVALID_ARGUMENT', 'x'), new TenantryError('audit', 'INVALID_BYTES', 'x'), new TenantryError('policy', 'INVALID_ARGUMENT', 'x')]) {
       expect(isKernelError(other), String(other)).toBe(false);
     }
+  });
+
+  it('isKernelError recognises the errors of another copy of the package (the CJS build), and that copy recognises ours', () => {
+    const cjs = createRequire(import.meta.url)('@tenantry/kernels') as typeof import('@tenantry/kernels');
+    expect(cjs.KernelTypeError).not.toBe(KernelTypeError);
+    const theirs = thrownBy(() => loose(cjs.shardOf)(42, 7)).caught;
+    expect(theirs).not.toBeInstanceOf(KernelTypeError);
+    expect(isKernelError(theirs)).toBe(true);
+    expect((theirs as KernelError).code).toBe('INVALID_ID');
+    const ours = thrownBy(() => loose(shardOf)('t', 0)).caught;
+    expect(cjs.isKernelError(ours)).toBe(true);
+    expect(cjs.isKernelError(new TenantryError('quota', 'INVALID_ARGUMENT', 'x'))).toBe(false);
   });
 });

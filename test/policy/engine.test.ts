@@ -4,9 +4,10 @@
 // without throwing, memory that stays flat, the decision cache and option checks.
 import { describe, expect, it } from 'vitest';
 import {
-  createPolicyEngine, isPolicyError, PolicyDecision, REASON_CODES, type LockEvent, type PolicyData, type PolicyEngine, type PolicyErrorCode,
+  createPolicyEngine, isPolicyError, MAX_DATA_STRING, PolicyDecision, REASON_CODES, type LockEvent, type PolicyData, type PolicyEngine, type PolicyErrorCode,
   type UnlockEvent, type ViolationEvent,
 } from '@tenantry/policy';
+import { isTenantId, MAX_TENANT_ID_BYTES } from '@tenantry/core';
 import { expectCodedError } from '../helpers/errors.js';
 import { rng } from '../helpers/random.js';
 
@@ -41,6 +42,9 @@ function base(): Input {
     context: { mode: 'NORMAL' },
   };
 }
+
+/** Ids that break core's tenant id rule (one byte over the limit, a control character, a lone surrogate, empty). */
+const BAD_TENANT_IDS = ['a'.repeat(MAX_TENANT_ID_BYTES + 1), 'é'.repeat(MAX_TENANT_ID_BYTES / 2) + 'a', 'ac\u0007me', 'acme\ud800', ''];
 
 const APPROVALS = [{ principal_id: 'bob', role: 'approver' }, { principal_id: 'carol', role: 'approver' }];
 
@@ -214,6 +218,11 @@ describe('lockdown', () => {
     expectPolicyError(() => e.unlock('acme', { by: '', reason: 'x' }), 'INVALID_ARGUMENT', 'options.by');
     expectPolicyError(() => e.unlock('acme', { by: 'ops', reason: '' }), 'INVALID_ARGUMENT', 'options.reason');
     expectPolicyError(() => e.unlock('globex', { by: 'ops', reason: 'no' }), 'NOT_LOCKED', 'tenantId');
+    for (const id of [...BAD_TENANT_IDS, 42]) {
+      expectPolicyError(() => e.unlock(id as string, { by: 'ops', reason: 'x' }), 'INVALID_ARGUMENT', 'tenantId');
+      expectPolicyError(() => e.lock(id as string, { by: 'ops', reason: 'x' }), 'INVALID_ARGUMENT', 'tenantId');
+    }
+    expect(e.locks().map((l) => l.tenantId)).toEqual(['acme']);
     now = 2_000;
     e.unlock('acme', { by: 'ops@acme', reason: 'INC-42 reviewed' });
     expect(unlocks).toEqual([{ tenantId: 'acme', by: 'ops@acme', reason: 'INC-42 reviewed', lock: locks[0] }]);
@@ -288,7 +297,7 @@ describe('data', () => {
     expect(e.getData()).toEqual(TENANTS);
   });
 
-  it.each([
+  it.each<[unknown, string]>([
     [null, 'data'],
     [{ tenants: [] }, 'tenants'],
     [{ tenants: {}, extra: 1 }, 'data.extra'],
@@ -296,12 +305,30 @@ describe('data', () => {
     [{ tenants: { acme: { status: 'active', regions: ['eu', 7], egress_allow: [] } } }, 'tenants["acme"].regions[1]'],
     [{ tenants: { acme: { status: 'active', regions: [], egress_allow: 'x' } } }, 'tenants["acme"].egress_allow'],
     [{ tenants: { acme: { status: 'active', regions: [], egress_allow: [], owner: 'x' } } }, 'tenants["acme"].owner'],
-    [{ tenants: { '': { status: 'active', regions: [], egress_allow: [] } } }, 'tenants[""]'],
+    [{ tenants: { acme: { status: 'active', regions: ['x'.repeat(MAX_DATA_STRING + 1)], egress_allow: [] } } }, 'tenants["acme"].regions[0]'],
+    [{ tenants: { acme: { status: 'active', regions: [], egress_allow: ['h', ''] } } }, 'tenants["acme"].egress_allow[1]'],
+    // Tenant ids follow core's rule: 1..120 UTF-8 bytes, no control character, no lone surrogate.
+    ...BAD_TENANT_IDS.map((id): [unknown, string] => [{ tenants: { [id]: { status: 'active', regions: [], egress_allow: [] } } }, `tenants[${JSON.stringify(id)}]`]),
+    [new Map([['acme', TENANTS.tenants.acme]]), 'data'],
+    [{ tenants: new Map([['acme', TENANTS.tenants.acme]]) }, 'tenants'],
   ])('refuses %j with INVALID_DATA naming %s, changing nothing', async (data, field) => {
     const e = await engine();
     expectPolicyError(() => e.setData(data as PolicyData), 'INVALID_DATA', field);
     expect(e.decide(base()).allow).toBe(true);
     expect(e.getData()).toEqual(TENANTS);
+  });
+
+  it("accepts every id core's tenant id rule accepts, up to its byte limit, and decides for them", async () => {
+    const ids = ['a'.repeat(MAX_TENANT_ID_BYTES), 'é'.repeat(MAX_TENANT_ID_BYTES / 2), '租'.repeat(MAX_TENANT_ID_BYTES / 3), '_control_plane', '__proto__', '../etc', '🦄'];
+    for (const id of ids) expect(isTenantId(id), id).toBe(true);
+    const e = await engine();
+    e.setData({ tenants: Object.fromEntries(ids.map((id) => [id, { status: 'active', regions: ['eu-west-1'], egress_allow: [] }])) });
+    expect(Object.keys(e.getData().tenants).sort()).toEqual([...ids].sort());
+    for (const id of ids) {
+      const i = base();
+      i.principal.tenant_id = i.resource.tenant_id = id;
+      expect(e.decide(i), id).toEqual({ allow: true, reasons: [], violation: false });
+    }
   });
 });
 

@@ -1,7 +1,9 @@
-// Typed errors of @tenantry/kernels. Every error carries a stable `code`; tests and callers match
-// on the code, never on message text. A wrong type is a TypeError, a wrong size or range a
-// RangeError (as in noble-hashes), and both are recognisable across two copies of the package
-// through a branded property (isKernelError).
+// Typed errors of @tenantry/kernels (docs/architecture.md, "Errors"). Every error carries a stable
+// `code`; tests and callers match on the code, never on message text. A wrong type is a TypeError, a
+// wrong size or range a RangeError (as in noble-hashes), so these classes cannot extend core's
+// TenantryError: each brands itself with core's brandError instead, and isKernelError recognises them
+// across two copies of the package, and never another package's errors.
+import { brandError, errorGuard, type ErrorPackage, type TenantryErrorLike } from '@tenantry/core';
 
 /** Stable error codes. */
 export type KernelErrorCode =
@@ -14,9 +16,7 @@ export type KernelErrorCode =
   | 'KERNEL_UNAVAILABLE'
   | 'POOL_CLOSED';
 
-const BRAND = Symbol.for('@tenantry/error');
-
-export interface KernelError extends Error {
+export interface KernelError extends TenantryErrorLike {
   readonly code: KernelErrorCode;
   /** The argument at fault, as named in the message (e.g. `leafHashes[3]`). */
   readonly field: string | undefined;
@@ -26,12 +26,13 @@ export interface KernelError extends Error {
 export class KernelTypeError extends TypeError implements KernelError {
   readonly code: KernelErrorCode;
   readonly field: string | undefined;
+  declare readonly package: ErrorPackage;
   constructor(code: KernelErrorCode, message: string, field?: string) {
     super(message);
     this.name = 'KernelTypeError';
     this.code = code;
     this.field = field;
-    Object.defineProperty(this, BRAND, { value: true });
+    brandError(this, 'kernels');
   }
 }
 
@@ -39,12 +40,13 @@ export class KernelTypeError extends TypeError implements KernelError {
 export class KernelRangeError extends RangeError implements KernelError {
   readonly code: KernelErrorCode;
   readonly field: string | undefined;
+  declare readonly package: ErrorPackage;
   constructor(code: KernelErrorCode, message: string, field?: string) {
     super(message);
     this.name = 'KernelRangeError';
     this.code = code;
     this.field = field;
-    Object.defineProperty(this, BRAND, { value: true });
+    brandError(this, 'kernels');
   }
 }
 
@@ -52,10 +54,11 @@ export class KernelRangeError extends RangeError implements KernelError {
 export class KernelUnavailableError extends Error implements KernelError {
   readonly code: KernelErrorCode = 'KERNEL_UNAVAILABLE';
   readonly field: string | undefined = undefined;
+  declare readonly package: ErrorPackage;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'KernelUnavailableError';
-    Object.defineProperty(this, BRAND, { value: true });
+    brandError(this, 'kernels');
   }
 }
 
@@ -63,14 +66,13 @@ export class KernelUnavailableError extends Error implements KernelError {
 export class PoolClosedError extends Error implements KernelError {
   readonly code: KernelErrorCode = 'POOL_CLOSED';
   readonly field: string | undefined = undefined;
+  declare readonly package: ErrorPackage;
   constructor(message = 'the hash pool is closed') {
     super(message);
     this.name = 'PoolClosedError';
-    Object.defineProperty(this, BRAND, { value: true });
+    brandError(this, 'kernels');
   }
 }
 
-/** True for any error thrown by a tenantry package, whichever copy of it threw. */
-export function isKernelError(e: unknown): e is KernelError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
-}
+/** True for an error thrown by @tenantry/kernels, whichever copy of it threw; false for other packages' errors. */
+export const isKernelError = errorGuard<KernelError>('kernels');

@@ -3,6 +3,10 @@
 //
 // Strings are encoded as the WHATWG TextEncoder does (a lone surrogate becomes U+FFFD), the same
 // bytes that node:crypto and Buffer produce for a JS string.
+//
+// Any string is a key (docs/architecture.md, "@tenantry/kernels"): whether it is a valid tenant id is
+// core's rule (docs/architecture.md, "The tenant id"), applied where ids enter; here it only has to hash
+// the same on every node.
 import { NO_PREFIX, OUT_SHARD } from './abi.js';
 import { runList, shardSink, writeUtf8 } from './batch.js';
 import { checkArray, checkShardCount, checkString } from './validate.js';

@@ -25,6 +25,7 @@
 // while any change of a value does not.
 
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { isObject } from '@tenantry/core';
 import { base64url, compactVerify, decodeProtectedHeader } from 'jose';
 import { isLosslessNumber } from 'lossless-json';
 import { PolicyError } from './errors.js';
@@ -110,11 +111,11 @@ const DIGESTS: ReadonlyMap<string, string> = new Map([
  * Precondition: none; any value is checked.
  */
 export function _prepareVerification(verification: unknown): _PreparedVerification {
-  if (!isPlainObject(verification)) {
+  if (!isObject(verification)) {
     throw invalidArgument('verification', 'verification must be an object { keys, scope? }');
   }
   const { keys, scope } = verification as { keys?: unknown; scope?: unknown };
-  if (!isPlainObject(keys) || Object.keys(keys).length === 0) {
+  if (!isObject(keys) || Object.keys(keys).length === 0) {
     throw invalidArgument('verification.keys', 'verification.keys must be a non-empty object of { algorithm, key } by key id');
   }
   if (scope !== undefined && typeof scope !== 'string') {
@@ -124,7 +125,7 @@ export function _prepareVerification(verification: unknown): _PreparedVerificati
   for (const [id, entry] of Object.entries(keys)) {
     const field = `verification.keys.${id}`;
     if (id === '') throw invalidArgument(field, 'verification.keys: a key id must not be empty');
-    if (!isPlainObject(entry)) throw invalidArgument(field, `${field} must be an object { algorithm, key }`);
+    if (!isObject(entry)) throw invalidArgument(field, `${field} must be an object { algorithm, key }`);
     const { algorithm, key } = entry as { algorithm?: unknown; key?: unknown };
     const requirement = typeof algorithm === 'string' ? ALGORITHMS.get(algorithm) : undefined;
     if (typeof algorithm !== 'string' || requirement === undefined) {
@@ -194,7 +195,7 @@ export async function _verifyBundleSignature(
   const keyId =
     typeof header.kid === 'string' && header.kid !== ''
       ? header.kid
-      : isPlainObject(unverifiedPayload) && typeof unverifiedPayload['keyid'] === 'string' ? unverifiedPayload['keyid'] : '';
+      : isObject(unverifiedPayload) && typeof unverifiedPayload['keyid'] === 'string' ? unverifiedPayload['keyid'] : '';
   if (keyId === '') throw signatureInvalid('the JWT names no key id (no protected-header kid, no keyid claim)');
   const trusted = verification.keys.get(keyId);
   if (trusted === undefined) throw signatureInvalid(`key id ${JSON.stringify(keyId)} is not among verification.keys`);
@@ -230,7 +231,7 @@ function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknow
   } catch (cause) {
     throw signatureInvalid(`${what} is not JSON`, cause);
   }
-  if (!isPlainObject(value)) throw signatureInvalid(`${what} is not a JSON object`);
+  if (!isObject(value)) throw signatureInvalid(`${what} is not a JSON object`);
   return value;
 }
 
@@ -262,7 +263,7 @@ function readFilesClaim(claim: unknown): Map<string, FileClaim> {
   if (!Array.isArray(claim)) throw signatureInvalid('the JWT has no "files" claim (an array of { name, hash, algorithm })');
   const byName = new Map<string, FileClaim>();
   for (const item of claim) {
-    if (!isPlainObject(item) || typeof item['name'] !== 'string' || typeof item['hash'] !== 'string' || typeof item['algorithm'] !== 'string') {
+    if (!isObject(item) || typeof item['name'] !== 'string' || typeof item['hash'] !== 'string' || typeof item['algorithm'] !== 'string') {
       throw signatureInvalid('"files" claim: each entry must be { name, hash, algorithm } strings');
     }
     const { name: rawName, hash, algorithm } = item as { name: string; hash: string; algorithm: string };
@@ -351,10 +352,6 @@ function writeCanonical(value: unknown, out: string[]): void {
  */
 function goJsonString(s: string): string {
   return JSON.stringify(s).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function invalidArgument(field: string, message: string): PolicyError {

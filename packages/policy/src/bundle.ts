@@ -16,6 +16,7 @@
 // and delta bundles are refused with BUNDLE_MALFORMED rather than loaded.
 
 import { gunzip, type InputType, type ZlibOptions } from 'node:zlib';
+import { isObject } from '@tenantry/core';
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { extract } from 'tar-stream';
 import {
@@ -251,10 +252,6 @@ function defineOwn(target: Record<string, unknown>, key: string, value: unknown)
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function assemble(files: readonly _BundleFile[]): Omit<PolicyBundle, 'signed' | 'keyId'> {
   let wasm: Uint8Array<ArrayBuffer> | undefined;
   let manifest: Record<string, unknown> | undefined;
@@ -287,14 +284,14 @@ function assemble(files: readonly _BundleFile[]): Omit<PolicyBundle, 'signed' | 
 function readManifest(file: _BundleFile): Record<string, unknown> {
   const manifest = toPlain(file.json);
   const bad = (message: string): PolicyError => malformed(MANIFEST_FILE, `${MANIFEST_FILE}: ${message}`);
-  if (!isRecord(manifest)) throw bad('must be a JSON object');
+  if (!isObject(manifest)) throw bad('must be a JSON object');
   if (manifest['revision'] !== undefined && typeof manifest['revision'] !== 'string') throw bad('revision must be a string');
   if (manifest['type'] !== undefined && manifest['type'] !== 'snapshot') throw bad('only snapshot bundles are supported');
   const section = manifest['wasm'];
   if (section !== undefined && section !== null) {
     if (!Array.isArray(section)) throw bad('wasm must be an array of { entrypoint, module }');
     for (const resolver of section) {
-      if (!isRecord(resolver) || typeof resolver['entrypoint'] !== 'string' || typeof resolver['module'] !== 'string') {
+      if (!isObject(resolver) || typeof resolver['entrypoint'] !== 'string' || typeof resolver['module'] !== 'string') {
         throw bad('wasm must be an array of { entrypoint, module } strings');
       }
       if (normaliseName(resolver['module']) !== WASM_FILE) {
@@ -313,7 +310,7 @@ function readManifest(file: _BundleFile): Record<string, unknown> {
 function mergeData(data: Record<string, unknown>, file: _BundleFile): void {
   const path = file.name.split('/').slice(0, -1);
   const value = toPlain(file.json);
-  if (path.length === 0 && !isRecord(value)) throw malformed(file.name, `${file.name}: the root data document must be an object`);
+  if (path.length === 0 && !isObject(value)) throw malformed(file.name, `${file.name}: the root data document must be an object`);
   let tree: unknown = value;
   for (const key of [...path].reverse()) {
     const parent: Record<string, unknown> = {};
@@ -331,7 +328,7 @@ function mergeInto(target: Record<string, unknown>, source: Record<string, unkno
       continue;
     }
     const existing = target[key];
-    if (!isRecord(existing) || !isRecord(value)) {
+    if (!isObject(existing) || !isObject(value)) {
       throw malformed(fileName, `${fileName}: data at /${here.join('/')} conflicts with another data.json`);
     }
     mergeInto(existing, value, fileName, here);

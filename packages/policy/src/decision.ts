@@ -1,4 +1,4 @@
-// The contract Decision of DESIGN.md ("@tenantry/policy and policies/") and its reason codes.
+// The contract Decision (docs/architecture.md, "@tenantry/policy") and its reason codes.
 //
 // A decision is `{ allow, reasons, violation }`: allow is true only when reasons is empty; reasons
 // are the sorted, distinct codes below; violation is true exactly when CROSS_TENANT is among them.

@@ -1,5 +1,5 @@
-// The policy engine (DESIGN.md contract): `await createPolicyEngine(options?)`, then a synchronous
-// `decide(input)` that never throws and fails closed.
+// The policy engine (docs/architecture.md, "@tenantry/policy"): `await createPolicyEngine(options?)`,
+// then a synchronous `decide(input)` that never throws and fails closed.
 //
 // decide(input):
 //   1. input → JSON text (JSON.stringify). Anything that cannot be serialised (cycles, BigInt, a
@@ -22,6 +22,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { tenantIdProblem } from '@tenantry/core';
 import { readBundle, type BundleVerificationOptions, type PolicyBundle } from './bundle.js';
 import { CompiledPolicy, InputTooLarge } from './compiled-policy.js';
 import { _checkData, type PolicyData } from './data.js';
@@ -111,7 +112,12 @@ export interface PolicyEngineStats {
   memoryBytes: number;
 }
 
-const POLICY_KEY = Symbol('compiled policy');
+/**
+ * @internal The key of an engine's compiled policy, for the testing entry (testing.ts). Registered
+ * (Symbol.for) because that entry is a separate bundle with its own copy of this module.
+ */
+export const _COMPILED_POLICY: unique symbol = Symbol.for('@tenantry/policy:compiled-policy') as never;
+
 /** The result set of an allow, as OPA writes it (keys sorted, no spaces), and its decision. */
 const ALLOW_RESULT = '[{"result":{"allow":true,"reasons":[],"violation":false}}]';
 const ALLOWED: { allow: boolean; reasons: string[]; violation: boolean } = Object.freeze({ allow: true, reasons: Object.freeze([]) as unknown as string[], violation: false });
@@ -128,6 +134,13 @@ function checkCount(v: unknown, field: string, min: number, max: number): number
 function checkLabel(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw optionError(field, 'must be a string of 1..256 characters');
   return v;
+}
+
+/** Core's tenant id rule (docs/architecture.md, "The tenant id"), as a PolicyError INVALID_ARGUMENT. */
+function checkTenant(v: unknown, field: string): string {
+  const problem = tenantIdProblem(v);
+  if (problem !== undefined) throw optionError(field, problem);
+  return v as string;
 }
 
 /** Both tenant ids of an input, when they can be read as strings (never throws). */
@@ -388,7 +401,7 @@ export class PolicyEngine extends EventEmitter<PolicyEngineEvents> {
    */
   lock(tenantId: string, by: { by: string; reason: string }): boolean {
     this.#checkOpen();
-    checkLabel(tenantId, 'tenantId');
+    checkTenant(tenantId, 'tenantId');
     const { who, why } = this.#checkActor(by);
     const lock = this.#lockdown.lock(tenantId, who, why, this.#clock());
     if (lock === undefined) return false;
@@ -404,7 +417,7 @@ export class PolicyEngine extends EventEmitter<PolicyEngineEvents> {
    */
   unlock(tenantId: string, by: { by: string; reason: string }): TenantLock {
     this.#checkOpen();
-    checkLabel(tenantId, 'tenantId');
+    checkTenant(tenantId, 'tenantId');
     const { who, why } = this.#checkActor(by);
     const lock = this.#lockdown.unlock(tenantId);
     if (lock === undefined) throw new PolicyError('NOT_LOCKED', `tenantId ${JSON.stringify(tenantId)} is not locked`, { field: 'tenantId' });
@@ -433,8 +446,8 @@ export class PolicyEngine extends EventEmitter<PolicyEngineEvents> {
     if (this.#closed) throw new PolicyError('ENGINE_CLOSED', 'the policy engine is closed');
   }
 
-  /** @internal the compiled policy in use (benchmarks compare the SDK's evaluate on it). */
-  get [POLICY_KEY](): CompiledPolicy {
+  /** @internal the compiled policy in use (the testing entry compares the SDK's evaluate on it). */
+  get [_COMPILED_POLICY](): CompiledPolicy {
     return this.#loaded.policy;
   }
 }
@@ -470,11 +483,6 @@ export async function createPolicyEngine(options: PolicyEngineOptions = {}): Pro
   const loaded = await loadCompiled(bytes, options.verification, entrypoint, maxInputBytes, 'options.bundle');
   loaded.policy.setData(dataJson);
   return new PolicyEngine({ loaded, entrypoint, verification: options.verification, maxInputBytes, cacheEntries, clock, lockdownAfter, dataJson });
-}
-
-/** @internal for benchmarks: the SDK's evaluate() on the engine's own instance. */
-export function _sdkEvaluate(engine: PolicyEngine, input: unknown): unknown {
-  return (engine as unknown as Record<symbol, CompiledPolicy>)[POLICY_KEY]!.evaluateWithSdk(input);
 }
 
 export type { ReasonCode };

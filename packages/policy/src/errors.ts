@@ -1,9 +1,11 @@
-// Typed errors of @tenantry/policy. Every error has a stable `code`; callers and tests match on the
-// code, never on message text. Recognisable across two copies of the package through the branded
-// property every tenantry error carries (isPolicyError).
+// Typed errors of @tenantry/policy (docs/architecture.md, "Errors"). Every error has a stable `code`;
+// callers and tests match on the code, never on message text. PolicyError extends core's TenantryError,
+// so isPolicyError recognises it across two copies of the package and never matches another package's
+// errors.
 //
 // decide() never throws: a decision that cannot be made is a deny (fail closed). These errors come
 // from loading, data updates and bundle verification.
+import { errorGuard, TenantryError, type TenantryErrorDetails } from '@tenantry/core';
 
 /** Stable error codes. */
 export type PolicyErrorCode =
@@ -22,29 +24,16 @@ export type PolicyErrorCode =
   | 'ENGINE_CLOSED'
   | 'NOT_LOCKED';
 
-const BRAND = Symbol.for('@tenantry/error');
-
-export interface PolicyErrorDetails {
-  /** The argument, option or input field at fault, as named in the message. */
-  field?: string;
-  cause?: unknown;
-}
+/** `field`: the argument, option or input field at fault, as named in the message; `cause`. */
+export type PolicyErrorDetails = TenantryErrorDetails;
 
 /** The one error class of the package; `field` names the argument or field at fault. */
-export class PolicyError extends Error {
-  readonly code: PolicyErrorCode;
-  readonly field: string | undefined;
-
+export class PolicyError extends TenantryError<PolicyErrorCode> {
   constructor(code: PolicyErrorCode, message: string, details: PolicyErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super('policy', code, message, details);
     this.name = 'PolicyError';
-    this.code = code;
-    this.field = details.field;
-    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
-/** True for an error thrown by @tenantry/policy, whichever copy of it threw. */
-export function isPolicyError(e: unknown): e is PolicyError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && (e as { name?: unknown }).name === 'PolicyError';
-}
+/** True for an error thrown by @tenantry/policy, whichever copy of it threw; false for other packages' errors. */
+export const isPolicyError = errorGuard<PolicyError>('policy');

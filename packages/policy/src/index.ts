@@ -1,6 +1,6 @@
 export { PolicyError, isPolicyError } from './errors.js';
 export type { PolicyErrorCode, PolicyErrorDetails } from './errors.js';
-export { createPolicyEngine, PolicyEngine, DEFAULT_ENTRYPOINT, DEFAULT_MAX_INPUT_BYTES, MAX_INPUT_BYTES_LIMIT, MAX_CACHE_ENTRIES, _sdkEvaluate } from './engine.js';
+export { createPolicyEngine, PolicyEngine, DEFAULT_ENTRYPOINT, DEFAULT_MAX_INPUT_BYTES, MAX_INPUT_BYTES_LIMIT, MAX_CACHE_ENTRIES } from './engine.js';
 export type {
   DataEvent, LockEvent, PolicyEngineEvents, PolicyEngineOptions, PolicyEngineStats, SwapEvent, UnlockEvent, ViolationEvent,
 } from './engine.js';

@@ -1,7 +1,7 @@
-// Emergency lockdown (DESIGN.md): a violation — a cross-tenant attempt — counts against the tenant
-// that made it (the principal's tenant); after `after` violations that tenant alone is locked, and
-// every later decision for its principals denies with TENANT_LOCKED until an explicit unlock. The
-// engine raises the events; this file only keeps the counts and the locks.
+// Emergency lockdown (docs/architecture.md, "@tenantry/policy"): a violation — a cross-tenant attempt —
+// counts against the tenant that made it (the principal's tenant); after `after` violations that tenant
+// alone is locked, and every later decision for its principals denies with TENANT_LOCKED until an
+// explicit unlock. The engine raises the events; this file only keeps the counts and the locks.
 
 /** A lock in force. */
 export interface TenantLock {

@@ -1,9 +1,11 @@
 // The quota's foundations: money as integer micros (cap boundaries exact, charges never rounded down),
-// calendar days and months in IANA zones across DST changes, and envelope validation that names the field.
+// calendar days and months in IANA zones across DST changes, envelope validation that names the field,
+// core's one tenant id rule, and errors that only this package's guard recognises.
 import { describe, expect, it } from 'vitest';
+import { CoreError, checkTenantId as coreCheckTenantId, MAX_TENANT_ID_BYTES as CORE_MAX_TENANT_ID_BYTES, TenantryError } from '@tenantry/core';
 import {
-  chargeToMicros, checkEnvelope, checkTimeZone, dayOf, formatMicros, isQuotaError, MAX_USD, monthOf, usdToMicros,
-  type QuotaErrorCode,
+  chargeToMicros, checkEnvelope, checkTenantId, checkTimeZone, dayOf, formatMicros, isQuotaError, MAX_TENANT_ID_BYTES, MAX_USD, monthOf,
+  QuotaError, usdToMicros, type QuotaErrorCode,
 } from '@tenantry/quota';
 import { expectCodedError } from '../helpers/errors.js';
 
@@ -145,5 +147,43 @@ describe('budget envelopes', () => {
 
   it('refuses a non-object envelope', () => {
     for (const bad of [null, 42, 'acme', [good]]) expectQuotaError(() => checkEnvelope(bad), 'INVALID_ARGUMENT', 'envelope');
+  });
+});
+
+describe('tenant ids', () => {
+  it('follow core\'s one rule: at most 120 UTF-8 bytes, counted in bytes, not characters', () => {
+    expect(MAX_TENANT_ID_BYTES).toBe(120);
+    expect(MAX_TENANT_ID_BYTES).toBe(CORE_MAX_TENANT_ID_BYTES);
+    for (const ok of ['a'.repeat(120), '€'.repeat(40), 'é'.repeat(60), '../etc', 'e\u0301']) {
+      expect(checkTenantId(ok)).toBe(ok);
+      expect(coreCheckTenantId(ok)).toBe(ok);
+    }
+    // 121 bytes: 121 ASCII characters, or 41 three-byte characters (123 bytes in 41 characters).
+    for (const bad of ['a'.repeat(121), '€'.repeat(41), 'é'.repeat(60) + 'x', '\ud800', 'a\u0085b', '']) {
+      expectQuotaError(() => checkTenantId(bad), 'INVALID_TENANT_ID', 'tenant_id');
+      expect(() => coreCheckTenantId(bad)).toThrow(CoreError);
+    }
+    expectQuotaError(() => checkTenantId('a'.repeat(256), 'tenantId'), 'INVALID_TENANT_ID', 'tenantId');
+  });
+
+  it('refuses an envelope whose tenant id is over 120 bytes', () => {
+    const env = {
+      monthly_budget_usd: 1, daily_budget_usd: 1, experiment_budget_cap_usd: 0, max_parallel_experiments: 0, max_prod_traffic_pct: 0,
+    };
+    expect(checkEnvelope({ ...env, tenant_id: 'ü'.repeat(60) }).tenantId).toBe('ü'.repeat(60));
+    expectQuotaError(() => checkEnvelope({ ...env, tenant_id: 'ü'.repeat(61) }), 'INVALID_TENANT_ID', 'tenant_id');
+  });
+});
+
+describe('QuotaError', () => {
+  it('is a TenantryError of package quota, and isQuotaError matches no other package\'s errors', () => {
+    const e = new QuotaError('UNKNOWN_TENANT', 'tenant_id "x" has no envelope', { field: 'tenant_id' });
+    expect(e).toBeInstanceOf(TenantryError);
+    expect(e).toMatchObject({ name: 'QuotaError', code: 'UNKNOWN_TENANT', field: 'tenant_id', package: 'quota' });
+    expect(isQuotaError(e)).toBe(true);
+    expect(isQuotaError(new CoreError('INVALID_TENANT_ID', 'tenant_id must not be empty'))).toBe(false);
+    expect(isQuotaError(new TenantryError('audit', 'UNKNOWN_TENANT', 'not a quota error'))).toBe(false);
+    // Shaped like a quota error, but not branded as one.
+    expect(isQuotaError(Object.assign(new Error('x'), { name: 'QuotaError', code: 'UNKNOWN_TENANT' }))).toBe(false);
   });
 });

@@ -2,6 +2,7 @@
 // micro-unit accounting, refusal once a budget is spent (changing nothing), tenant totals over per-dataset
 // budgets, fail closed without a budget, resets, and bad input refused naming the field.
 import { describe, expect, it } from 'vitest';
+import * as quota from '@tenantry/quota';
 import { EpsilonLedger } from '@tenantry/quota';
 import { isQuotaError, type QuotaErrorCode } from '@tenantry/quota';
 import { expectCodedError } from '../helpers/errors.js';
@@ -123,5 +124,15 @@ describe('EpsilonLedger', () => {
     expect(l.spend('acme', 0.000001)).toEqual({ ok: true, remaining: 0.999999 });
     l.setBudget('big', 1_000_000);
     expect(l.spend('big', 999_999.999999)).toEqual({ ok: true, remaining: 0.000001 });
+  });
+
+  it('is the public face of the accounting: the unchecked accounts behind it are not exported', () => {
+    expect(Object.keys(quota)).toContain('EpsilonLedger');
+    expect(Object.keys(quota)).not.toContain('EpsilonAccounts');
+    // Bad input never reaches the accounts: a refused call leaves them as they were.
+    const l = new EpsilonLedger();
+    l.setBudget('acme', 1, 'patients');
+    expectQuotaError(() => l.spend('acme', -1, 'patients'), 'INVALID_AMOUNT', 'epsilon');
+    expect(l.remaining('acme', 'patients')).toBe(1);
   });
 });

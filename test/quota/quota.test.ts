@@ -2,7 +2,8 @@
 // rollovers in several zones across DST changes, reservation expiry, idempotent settle and release,
 // overruns, experiments, prod-traffic share, simulation budget, rate limits, concurrency and bad input.
 import { describe, expect, it } from 'vitest';
-import { createQuota, isQuotaError, type BudgetEnvelope, type Quota, type QuotaOptions, type ReserveResult } from '@tenantry/quota';
+import { checkControlEvent, controlEventTenant, controlState, type ControlEvent } from '@tenantry/core';
+import { createQuota, isQuotaError, type BudgetEnvelope, type Quota, type QuotaEvent, type QuotaOptions, type ReserveResult } from '@tenantry/quota';
 import { expectCodedError, expectCodedRejection } from '../helpers/errors.js';
 import { STORES } from './stores.js';
 
@@ -266,6 +267,7 @@ describe.each(STORES)('quota on the $name store', (kind) => {
     const { quota } = await setup();
     const bad: Array<[unknown, string, string]> = [
       [{ tenant_id: '', usd: 1 }, 'INVALID_TENANT_ID', 'tenant_id'],
+      [{ tenant_id: 'a'.repeat(121), usd: 1 }, 'INVALID_TENANT_ID', 'tenant_id'],
       [{ tenant_id: 'acme', usd: -1 }, 'INVALID_AMOUNT', 'usd'],
       [{ tenant_id: 'acme', usd: '1' }, 'INVALID_AMOUNT', 'usd'],
       [{ tenant_id: 'acme', usd: Number.NaN }, 'INVALID_AMOUNT', 'usd'],
@@ -306,6 +308,7 @@ describe('createQuota options', () => {
     [{ rateLimits: { requests: { limit: 0, windowMs: 1 } } }, 'options.rateLimits.requests.limit'],
     [{ freezeOnOverrun: 'yes' }, 'options.freezeOnOverrun'],
     [{ failOpen: { usd: -1 } }, 'options.failOpen.usd'],
+    [{ control: 'the log' }, 'options.control'],
     [{ colour: 'blue' }, 'options.colour'],
   ])('refuses %j naming %s', (options, field) => {
     let caught: unknown;
@@ -367,6 +370,124 @@ describe.each(STORES)('cost defense wired into the quota on the $name store', (k
   });
 });
 
+/** The defense options and spend under which the limiter's freeze_tenant fires at the 12:05 tick. */
+const RUNAWAY_DEFENSE: QuotaOptions['defense'] = {
+  tickMs: 0, limiter: { freezeWhenExhaustedWithinMs: 6 * 3_600_000 },
+};
+
+async function runaway(quota: Quota, time: ReturnType<typeof manualClock>): Promise<void> {
+  await quota.setEnvelope({ ...ENVELOPE, monthly_budget_usd: 1000 });
+  await quota.tickDefense();
+  for (let m = 1; m <= 4; m++) {
+    time.set(`2025-06-10T12:0${m}:00Z`);
+    await quota.settle(idOf(await quota.reserve({ tenant_id: 'acme', usd: 5 })), 5);
+  }
+  time.set('2025-06-10T12:05:00Z');
+}
+
+describe.each(STORES)('automatic freezes as control events on the $name store', (kind) => {
+  /** A sink that records each event with the tenant's freeze as usage() showed it while the sink ran. */
+  function recordingSink(quota: () => Quota, fail?: Error) {
+    const seen: Array<{ event: ControlEvent; frozenMeanwhile: string | null }> = [];
+    const control = async (event: ControlEvent): Promise<void> => {
+      seen.push({ event, frozenMeanwhile: (await quota().usage(controlEventTenant(event) ?? '')).frozen });
+      if (fail !== undefined) throw fail;
+    };
+    return { seen, control };
+  }
+
+  it('hands an OVERRUN freeze to the sink, once, before it is visible; host calls never reach the sink', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    let quota!: Quota;
+    const sink = recordingSink(() => quota);
+    quota = createQuota({ store: await kind.make(), clock: time.clock, freezeOnOverrun: true, control: sink.control });
+    await quota.setEnvelope(ENVELOPE);
+    const a = idOf(await quota.reserve({ tenant_id: 'acme', usd: 1 }));
+    const b = idOf(await quota.reserve({ tenant_id: 'acme', usd: 1 }));
+    expect(await quota.settle(a, 1)).toMatchObject({ overrun: false, froze: false });
+    expect(sink.seen).toEqual([]);
+    const c = idOf(await quota.reserve({ tenant_id: 'acme', usd: 1 }));
+    expect(await quota.settle(c, 3)).toMatchObject({ status: 'settled', overrun: true, froze: true });
+    const event = { type: 'freeze', tenant_id: 'acme', source: 'OVERRUN', reason: 'OVERRUN' };
+    expect(sink.seen).toEqual([{ event, frozenMeanwhile: null }]);
+    expect(checkControlEvent(sink.seen[0]!.event)).toEqual(event);
+    expect(controlState(sink.seen.map((x) => x.event)).frozen.get('acme')).toEqual({ source: 'OVERRUN', reason: 'OVERRUN' });
+    expect((await quota.usage('acme')).frozen).toBe('OVERRUN');
+    // An overrun of a tenant frozen already freezes nothing: no second event.
+    expect(await quota.settle(b, 2)).toMatchObject({ overrun: true, froze: false });
+    // The host's own calls are the host's to record.
+    await quota.unfreeze('acme');
+    await quota.freeze('acme', 'manual review');
+    await quota.unfreeze('acme');
+    await quota.setEnvelope({ ...ENVELOPE, daily_budget_usd: 300 });
+    expect(sink.seen).toHaveLength(1);
+    expect(await quota.reserve({ tenant_id: 'acme', usd: 1 })).toMatchObject({ ok: true });
+  });
+
+  it('still freezes when the sink rejects, and settle rejects with CONTROL_FAILED once the charge has landed', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    const failure = new Error('control-plane log unavailable');
+    let quota!: Quota;
+    const sink = recordingSink(() => quota, failure);
+    quota = createQuota({ store: await kind.make(), clock: time.clock, freezeOnOverrun: true, control: sink.control });
+    const events: QuotaEvent[] = [];
+    quota.on((e) => events.push(e));
+    await quota.setEnvelope(ENVELOPE);
+    const a = idOf(await quota.reserve({ tenant_id: 'acme', usd: 1 }));
+    const caught = await quota.settle(a, 4).then(() => undefined, (e: unknown) => e);
+    expect(isQuotaError(caught)).toBe(true);
+    expect(caught).toMatchObject({ code: 'CONTROL_FAILED', field: 'options.control', cause: failure });
+    expect(sink.seen).toEqual([{ event: { type: 'freeze', tenant_id: 'acme', source: 'OVERRUN', reason: 'OVERRUN' }, frozenMeanwhile: null }]);
+    const u = await quota.usage('acme');
+    expect(u.frozen).toBe('OVERRUN');
+    expect(u.day).toMatchObject({ spent_usd: 4, reserved_usd: 0 });
+    expect(events).toEqual([expect.objectContaining({ type: 'overrun', id: a, charged_usd: 4, froze: true })]);
+    // The settlement landed: a retry answers duplicate and charges nothing more.
+    expect(await quota.settle(a, 4)).toMatchObject({ status: 'duplicate' });
+    expect((await quota.usage('acme')).day.spent_usd).toBe(4);
+    expect(await quota.reserve({ tenant_id: 'acme', usd: 1 })).toEqual({ ok: false, reason: 'FROZEN' });
+  });
+
+  it('hands the limiter\'s COST_LIMITER freeze to the sink before applying it', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    let quota!: Quota;
+    const sink = recordingSink(() => quota);
+    quota = createQuota({ store: await kind.make(), clock: time.clock, defense: RUNAWAY_DEFENSE, control: sink.control });
+    await runaway(quota, time);
+    expect(sink.seen).toEqual([]);
+    expect(await quota.tickDefense()).toContainEqual(expect.objectContaining({ type: 'freeze_tenant', tenant_id: 'acme' }));
+    expect(sink.seen).toEqual([{ event: { type: 'freeze', tenant_id: 'acme', source: 'COST_LIMITER', reason: 'COST_LIMITER' }, frozenMeanwhile: null }]);
+    expect((await quota.usage('acme')).frozen).toBe('COST_LIMITER');
+    await quota.close();
+  });
+
+  it('applies a COST_LIMITER freeze whose event the sink rejected, and reports it as a defense_error', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    let quota!: Quota;
+    const sink = recordingSink(() => quota, new Error('control-plane log unavailable'));
+    quota = createQuota({ store: await kind.make(), clock: time.clock, defense: RUNAWAY_DEFENSE, control: sink.control });
+    const events: QuotaEvent[] = [];
+    quota.on((e) => events.push(e));
+    await runaway(quota, time);
+    await quota.tickDefense();
+    expect(sink.seen).toHaveLength(1);
+    expect((await quota.usage('acme')).frozen).toBe('COST_LIMITER');
+    const errors = events.filter((e) => e.type === 'defense_error');
+    expect(errors).toEqual([expect.objectContaining({ type: 'defense_error', tenant_id: 'acme', action: 'freeze_tenant' })]);
+    expect((errors[0] as { message: string }).message).toContain('control-plane log unavailable');
+    await quota.close();
+  });
+
+  it('freezes without a sink as before: directly, with no event anywhere', async () => {
+    const time = manualClock('2025-06-10T12:00:00Z');
+    const quota = createQuota({ store: await kind.make(), clock: time.clock, defense: RUNAWAY_DEFENSE });
+    await runaway(quota, time);
+    await quota.tickDefense();
+    expect((await quota.usage('acme')).frozen).toBe('COST_LIMITER');
+    await quota.close();
+  });
+});
+
 describe('synchronous reserve, settle and release', () => {
   it('answer as the promise forms do on the memory store', async () => {
     const time = manualClock('2025-06-10T12:00:00Z');
@@ -384,6 +505,22 @@ describe('synchronous reserve, settle and release', () => {
     expect((await quota.usage('acme')).day).toMatchObject({ spent_usd: 199.99, reserved_usd: 0.01, remaining_usd: 0 });
     expectCodedError(() => quota.reserveSync({ tenant_id: 'acme', usd: -1 }), isQuotaError, 'INVALID_AMOUNT', 'usd');
     expectCodedError(() => quota.settleSync('nope', 1), isQuotaError, 'INVALID_ARGUMENT', 'id');
+  });
+
+  it('freeze an overrun at once without a sink, and refuse settleSync when the freeze would await one', async () => {
+    const plain = createQuota({ freezeOnOverrun: true });
+    await plain.setEnvelope(ENVELOPE);
+    expect(plain.settleSync(idOf(plain.reserveSync({ tenant_id: 'acme', usd: 1 })), 2)).toMatchObject({ overrun: true, froze: true });
+    expect(plain.reserveSync({ tenant_id: 'acme', usd: 1 })).toEqual({ ok: false, reason: 'FROZEN' });
+    const events: ControlEvent[] = [];
+    const sinked = createQuota({ freezeOnOverrun: true, control: async (e) => void events.push(e) });
+    await sinked.setEnvelope(ENVELOPE);
+    const id = idOf(sinked.reserveSync({ tenant_id: 'acme', usd: 1 }));
+    expectCodedError(() => sinked.settleSync(id, 2), isQuotaError, 'INVALID_ARGUMENT', 'options.control');
+    // Refused before anything was done: the reservation is still open, and settle() freezes through the sink.
+    expect((await sinked.usage('acme')).open_reservations).toBe(1);
+    expect(await sinked.settle(id, 2)).toMatchObject({ status: 'settled', froze: true });
+    expect(events).toEqual([{ type: 'freeze', tenant_id: 'acme', source: 'OVERRUN', reason: 'OVERRUN' }]);
   });
 
   it('are refused on the Redis store before anything is done', async () => {
@@ -410,6 +547,29 @@ describe('several quotas on one store', () => {
     for (const r of fromA) expect((await a.settle(idOf(r), 1)).status).toBe('duplicate');
     expect((await b.usage('acme')).day).toMatchObject({ spent_usd: 150, reserved_usd: 0 });
     expect((await b.usage('acme')).open_reservations).toBe(0);
+  });
+});
+
+describe('several quotas with different rate limits on one store', () => {
+  it.each(STORES)('apply each its own limit to the one TAT of a key on the $name store', async (kind) => {
+    const store = await kind.make();
+    const time = manualClock('2025-06-10T12:00:00Z');
+    const a = createQuota({ store, clock: time.clock, rateLimits: { requests: { limit: 2, windowMs: 1000 } } });
+    const b = createQuota({ store, clock: time.clock, rateLimits: { requests: { limit: 1, windowMs: 1000 } } });
+    await a.setEnvelope(ENVELOPE);
+    await b.usage('acme');
+    const req = { tenant_id: 'acme', usd: 0 };
+    expect(await a.reserve(req)).toMatchObject({ ok: true });
+    expect(await a.reserve(req)).toMatchObject({ ok: true });
+    // TAT 1000: a (interval 500, tolerance 1000) may pass at 500; b (interval and tolerance 1000) at 1000.
+    expect(await a.reserve(req)).toEqual({ ok: false, reason: 'RATE_LIMIT', retry_after_ms: 500 });
+    expect(await b.reserve(req)).toEqual({ ok: false, reason: 'RATE_LIMIT', retry_after_ms: 1000 });
+    time.add(500);
+    expect(await a.reserve(req)).toMatchObject({ ok: true });
+    expect(await b.reserve(req)).toEqual({ ok: false, reason: 'RATE_LIMIT', retry_after_ms: 1000 });
+    time.add(1000);
+    expect(await b.reserve(req)).toMatchObject({ ok: true });
+    expect(await a.reserve(req)).toEqual({ ok: false, reason: 'RATE_LIMIT', retry_after_ms: 500 });
   });
 });
 

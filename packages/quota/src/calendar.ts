@@ -1,7 +1,7 @@
-// Calendar days and months in a tenant's IANA time zone (DESIGN.md: daily and monthly caps are calendar
-// periods in the tenant's zone, default UTC). Delegated to luxon, which reads the zone rules through Intl
-// and handles the days a DST change makes 23 or 25 hours long (or, where a zone changes at midnight,
-// starts at 01:00).
+// Calendar days and months in a tenant's IANA time zone (docs/architecture.md, "@tenantry/quota": daily
+// and monthly caps are calendar periods in the tenant's zone, default UTC). Delegated to luxon, which reads
+// the zone rules through Intl and handles the days a DST change makes 23 or 25 hours long (or, where a zone
+// changes at midnight, starts at 01:00).
 //
 // A period is [start, end) in milliseconds since the epoch, with a key that names it in the zone's own
 // calendar ("2025-03-09", "2025-03"): usage is counted per key, and a new key is a reset.

@@ -1,10 +1,11 @@
-// Budget envelopes (DESIGN.md, protocol 1.0 JSON, snake_case as is):
+// Budget envelopes (docs/architecture.md, "@tenantry/quota"; protocol 1.0 JSON, snake_case as is):
 //   { tenant_id, monthly_budget_usd, daily_budget_usd, experiment_budget_cap_usd, max_parallel_experiments,
 //     max_prod_traffic_pct, timezone?, simulation_budget_usd? }
 // checked once, completely, into the form the quota keeps: integer micros, a canonical IANA zone. Every
 // field is required except timezone (default "UTC") and simulation_budget_usd (default 0: no simulation
 // spend until one is granted, since simulation has its own budget). Unknown fields are refused, so that a
 // misspelt cap ("montly_budget_usd") is an error rather than no cap.
+import { describeValue, isObject, tenantIdProblem } from '@tenantry/core';
 import { checkTimeZone } from './calendar.js';
 import { QuotaError } from './errors.js';
 import { usdToMicros } from './money.js';
@@ -33,8 +34,6 @@ export interface CheckedEnvelope {
   simulationMicros: number;
 }
 
-/** Longest tenant id, in UTF-16 units. */
-export const MAX_TENANT_ID_LENGTH = 256;
 /** Most parallel experiments an envelope may allow. */
 export const MAX_PARALLEL_EXPERIMENTS = 10_000;
 
@@ -42,19 +41,16 @@ const FIELDS: ReadonlySet<string> = new Set([
   'tenant_id', 'monthly_budget_usd', 'daily_budget_usd', 'experiment_budget_cap_usd', 'max_parallel_experiments',
   'max_prod_traffic_pct', 'timezone', 'simulation_budget_usd',
 ]);
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * Checks a tenant id: a non-empty string of at most MAX_TENANT_ID_LENGTH characters, without control
- * characters or lone surrogates.
+ * Checks a tenant id by core's one rule (docs/architecture.md, "The tenant id": 1 to MAX_TENANT_ID_BYTES
+ * UTF-8 bytes, well-formed, no control characters), as a QuotaError.
  * @throws QuotaError INVALID_TENANT_ID naming `field`.
  */
 export function checkTenantId(v: unknown, field = 'tenant_id'): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TENANT_ID_LENGTH || CONTROL.test(v) || LONE_SURROGATE.test(v)) {
-    throw new QuotaError('INVALID_TENANT_ID', `${field} must be a non-empty string of at most ${MAX_TENANT_ID_LENGTH} characters without control characters, got ${typeof v === 'string' ? JSON.stringify(v) : typeof v}`, { field });
-  }
-  return v;
+  const problem = tenantIdProblem(v);
+  if (problem !== undefined) throw new QuotaError('INVALID_TENANT_ID', `${field} ${problem}`, { field });
+  return v as string;
 }
 
 function argument(field: string, message: string): QuotaError {
@@ -67,10 +63,8 @@ function argument(field: string, message: string): QuotaError {
  *   INVALID_AMOUNT (each *_usd field), INVALID_TIMEZONE — each naming the field.
  */
 export function checkEnvelope(env: unknown): CheckedEnvelope {
-  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
-    throw argument('envelope', `must be an object { tenant_id, monthly_budget_usd, … }, got ${env === null ? 'null' : Array.isArray(env) ? 'an array' : typeof env}`);
-  }
-  const e = env as Record<string, unknown>;
+  if (!isObject(env)) throw argument('envelope', `must be an object { tenant_id, monthly_budget_usd, … }, got ${describeValue(env)}`);
+  const e = env;
   for (const key of Object.keys(e)) if (!FIELDS.has(key)) throw argument(key, 'is not a field of a budget envelope');
   const tenantId = checkTenantId(e.tenant_id);
   const monthlyMicros = usdToMicros(e.monthly_budget_usd, 'monthly_budget_usd');

@@ -11,6 +11,12 @@
 //
 // Pure arithmetic on numbers from the caller's clock: the same calls give the same answers on every
 // node. A key whose TAT has passed holds nothing and is dropped by sweep().
+//
+// This is the one GCRA of the package: memoryStore() keeps a GcraMeter per rate key, and the Lua of
+// redisStore (redis-lua.ts) does the same arithmetic in the same order of operations on the same doubles;
+// test/quota/gcra-lua.test.ts drives both with one random sequence and requires identical answers.
+// Waits are whole milliseconds, rounded up, so that a caller who waits that long is admitted.
+import { isObject } from '@tenantry/core';
 import { QuotaError } from './errors.js';
 
 export interface RateLimit {
@@ -25,7 +31,7 @@ export interface RateLimit {
 /** What a take() found. */
 export interface RateDecision {
   ok: boolean;
-  /** Milliseconds until the same request could pass (0 when ok; Infinity when cost > burst). */
+  /** Whole milliseconds until the same request could pass, rounded up (0 when ok; Infinity when cost > burst). */
   retryAfterMs: number;
   /** Whole units that could still pass right now after this decision. */
   remaining: number;
@@ -54,29 +60,62 @@ function positive(v: unknown, field: string): number {
  * @throws QuotaError INVALID_ARGUMENT naming `${field}.limit`, `.windowMs`, `.burst` or the object.
  */
 export function checkRateLimit(v: unknown, field = 'rateLimit'): CheckedRateLimit {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new QuotaError('INVALID_ARGUMENT', `${field} must be an object { limit, windowMs, burst? }`, { field });
-  }
-  const r = v as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
+  if (!isObject(v)) throw new QuotaError('INVALID_ARGUMENT', `${field} must be an object { limit, windowMs, burst? }`, { field });
+  for (const key of Object.keys(v)) {
     if (key !== 'limit' && key !== 'windowMs' && key !== 'burst') {
       throw new QuotaError('INVALID_ARGUMENT', `${field}.${key} is not a field of a rate limit`, { field: `${field}.${key}` });
     }
   }
-  const limit = positive(r.limit, `${field}.limit`);
-  const windowMs = positive(r.windowMs, `${field}.windowMs`);
-  const burst = r.burst === undefined ? limit : positive(r.burst, `${field}.burst`);
+  const limit = positive(v.limit, `${field}.limit`);
+  const windowMs = positive(v.windowMs, `${field}.windowMs`);
+  const burst = v.burst === undefined ? limit : positive(v.burst, `${field}.burst`);
   const intervalMs = windowMs / limit;
   return { limit, windowMs, burst, intervalMs, toleranceMs: burst * intervalMs };
 }
 
+function checkTake(key: unknown, now: unknown, cost: unknown): void {
+  if (typeof key !== 'string') throw new QuotaError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`, { field: 'key' });
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new QuotaError('INVALID_ARGUMENT', `now must be finite milliseconds, got ${String(now)}`, { field: 'now' });
+  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+    throw new QuotaError('INVALID_ARGUMENT', `cost must be a non-negative finite number, got ${String(cost)}`, { field: 'cost' });
+  }
+}
+
 /** One GCRA per key (tenant, or tenant and route) under one rate limit. */
 export class GcraMeter {
-  readonly limit: CheckedRateLimit;
+  #limit: CheckedRateLimit;
   readonly #tat = new Map<string, number>();
 
   constructor(limit: RateLimit) {
-    this.limit = checkRateLimit(limit);
+    this.#limit = checkRateLimit(limit);
+  }
+
+  /** The limit in force, checked. */
+  get limit(): CheckedRateLimit {
+    return this.#limit;
+  }
+
+  /**
+   * Puts another limit in force. Every key keeps its TAT, so units already taken still count (as in
+   * redisStore, where the TAT is kept and each operation brings its limit).
+   * @throws QuotaError INVALID_ARGUMENT naming the field of `limit` at fault.
+   */
+  setLimit(limit: RateLimit): void {
+    this.#limit = checkRateLimit(limit);
+  }
+
+  /**
+   * Whole milliseconds (rounded up) until `cost` units for `key` could pass at `now`: 0 when they could
+   * now, Infinity when they never could (cost above the burst). Takes nothing.
+   * @throws QuotaError INVALID_ARGUMENT naming `key`, `now` or `cost`, as take().
+   */
+  wait(key: string, now: number, cost = 1): number {
+    checkTake(key, now, cost);
+    const { intervalMs, toleranceMs } = this.#limit;
+    const tat = Math.max(this.#tat.get(key) ?? now, now);
+    const allowAt = tat + cost * intervalMs - toleranceMs;
+    if (now >= allowAt) return 0;
+    return cost * intervalMs <= toleranceMs ? Math.ceil(allowAt - now) : Infinity;
   }
 
   /**
@@ -85,21 +124,15 @@ export class GcraMeter {
    *   (negative or not finite).
    */
   take(key: string, now: number, cost = 1): RateDecision {
-    if (typeof key !== 'string') throw new QuotaError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`, { field: 'key' });
-    if (typeof now !== 'number' || !Number.isFinite(now)) throw new QuotaError('INVALID_ARGUMENT', `now must be finite milliseconds, got ${String(now)}`, { field: 'now' });
-    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
-      throw new QuotaError('INVALID_ARGUMENT', `cost must be a non-negative finite number, got ${String(cost)}`, { field: 'cost' });
-    }
-    const { intervalMs, toleranceMs } = this.limit;
+    const retryAfterMs = this.wait(key, now, cost);
+    const { intervalMs, toleranceMs } = this.#limit;
     const tat = Math.max(this.#tat.get(key) ?? now, now);
-    const next = tat + cost * intervalMs;
-    const allowAt = next - toleranceMs;
-    if (now < allowAt) {
-      const fits = cost * intervalMs <= toleranceMs;
-      return { ok: false, retryAfterMs: fits ? allowAt - now : Infinity, remaining: Math.max(0, Math.floor((now - (tat - toleranceMs)) / intervalMs)), resetMs: tat - now };
+    if (retryAfterMs > 0) {
+      return { ok: false, retryAfterMs, remaining: Math.max(0, Math.floor((now - (tat - toleranceMs)) / intervalMs)), resetMs: tat - now };
     }
+    const next = tat + cost * intervalMs;
     this.#tat.set(key, next);
-    return { ok: true, retryAfterMs: 0, remaining: Math.floor((now - allowAt) / intervalMs), resetMs: next - now };
+    return { ok: true, retryAfterMs: 0, remaining: Math.floor((now - (next - toleranceMs)) / intervalMs), resetMs: next - now };
   }
 
   /** Drops keys that hold nothing at `now` (their TAT has passed); returns how many remain. */

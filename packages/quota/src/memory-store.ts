@@ -6,8 +6,9 @@
 // (no key building on the hot path); open reservations are found by the serial number of their id in a
 // direct-mapped array of OPEN_SLOTS (checked against the whole id; a slot already taken sends the newcomer
 // to an overflow Map): a Map that gains and loses an entry per operation rehashes every few operations, and
-// that garbage cost a fifth of the throughput. They sit in one doubly linked list per TTL, unlinked in O(1) when closed, so with a monotonic clock the oldest
-// of each TTL expires first and a sweep stops at the first one still open;
+// that garbage cost a fifth of the throughput. They sit in one doubly linked list per TTL, unlinked in O(1)
+// when closed, so with a monotonic clock the oldest of each TTL expires first and a sweep stops at the first
+// one still open;
 // expired reservations are remembered for `retainMs` (a late settle still charges them); settled and
 // released ones are remembered by the serial number of their id in a direct-mapped table of DONE_SLOTS
 // numbers (slot = serial mod DONE_SLOTS): one typed-array store per close, no object for the garbage
@@ -15,11 +16,16 @@
 // answers `duplicate` while its slot still holds its serial, i.e. for the last DONE_SLOTS closes or so,
 // then `unknown` (it still charges nothing). Serials are unique per quota; with several quotas on one
 // memory store a stray id may answer `duplicate` where `unknown` was due.
+//
+// Rate limits: one GcraMeter (gcra.ts, the package's one GCRA) per rate key of a tenant, holding one key;
+// a reservation asks each of its meters how long to wait and takes from all of them only when none says
+// wait, so a refused reservation takes nothing.
 import type { CheckedEnvelope } from './envelope.js';
 import { EpsilonAccounts } from './epsilon.js';
+import { GcraMeter } from './gcra.js';
 import type {
-  Amounts, EpsilonOp, EpsilonOutcome, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome,
-  SettleOp, SettleOutcome, UsageOp,
+  Amounts, EpsilonOp, EpsilonOutcome, ExperimentOutcome, GcraCheck, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp,
+  ReserveOutcome, SettleOp, SettleOutcome, UsageOp,
 } from './store.js';
 
 interface Reservation {
@@ -86,7 +92,8 @@ class TenantState {
   exper = 0;
   prevTotal = 0;
   prevExper = 0;
-  readonly tat = new Map<string, number>();
+  /** Rate meters by rate key ('q', 't', 'q:<route>', 't:<route>'), each holding the tenant's one key ''. */
+  readonly meters = new Map<string, GcraMeter>();
 
   constructor(env: CheckedEnvelope) {
     this.env = env;
@@ -118,9 +125,21 @@ function rotate(t: TenantState, now: number, retainMs: number): void {
     if (r.expiredAt + retainMs > now) break;
     t.expired.delete(r.id);
   }
-  for (const [k, tat] of t.tat) if (tat <= now) t.tat.delete(k);
+  for (const [k, m] of t.meters) if (m.sweep(now) === 0) t.meters.delete(k);
 }
 
+/** The tenant's meter of a rate check, under the check's limit (a quota with other limits may share the store). */
+function meter(t: TenantState, g: GcraCheck): GcraMeter {
+  const l = g.limit;
+  let m = t.meters.get(g.key);
+  if (m === undefined) {
+    m = new GcraMeter({ limit: l.limit, windowMs: l.windowMs, burst: l.burst });
+    t.meters.set(g.key, m);
+  } else if (m.limit.intervalMs !== l.intervalMs || m.limit.toleranceMs !== l.toleranceMs) {
+    m.setLimit({ limit: l.limit, windowMs: l.windowMs, burst: l.burst });
+  }
+  return m;
+}
 
 function unhold(r: Reservation): void {
   if (r.day !== null) r.day.held -= r.micros;
@@ -256,14 +275,13 @@ class MemoryStore implements QuotaStore {
     let retry = 0;
     for (let i = 0; i < gcra.length; i++) {
       const g = gcra[i]!;
-      const tat = Math.max(t.tat.get(g.key) ?? now, now);
-      const allowAt = tat + g.cost * g.intervalMs - g.toleranceMs;
-      if (now < allowAt) retry = Math.max(retry, g.cost * g.intervalMs <= g.toleranceMs ? allowAt - now : Infinity);
+      const wait = meter(t, g).wait('', now, g.cost);
+      if (wait > retry) retry = wait;
     }
-    if (retry > 0) return retry === Infinity ? { ok: false, reason: 'RATE_LIMIT' } : { ok: false, reason: 'RATE_LIMIT', retryAfterMs: Math.ceil(retry) };
+    if (retry > 0) return retry === Infinity ? { ok: false, reason: 'RATE_LIMIT' } : { ok: false, reason: 'RATE_LIMIT', retryAfterMs: retry };
     for (let i = 0; i < gcra.length; i++) {
       const g = gcra[i]!;
-      t.tat.set(g.key, Math.max(t.tat.get(g.key) ?? now, now) + g.cost * g.intervalMs);
+      t.meters.get(g.key)!.take('', now, g.cost);
     }
     if (op.prod) {
       t.total++;
@@ -323,10 +341,10 @@ class MemoryStore implements QuotaStore {
     r.month.spent += micros;
     if (r.exp !== null) r.exp.spent += micros;
     this.#markDone(op.serial);
-    const overrun = micros > r.micros;
-    const froze = overrun && op.freezeOnOverrun && t.frozen === null;
-    if (froze) t.frozen = 'OVERRUN';
-    return { status: 'settled', reservedMicros: r.micros, chargedMicros: micros, overrun, late, simulation: r.simulation, experimentId: r.experimentId, froze };
+    return {
+      status: 'settled', reservedMicros: r.micros, chargedMicros: micros, overrun: micros > r.micros, late, simulation: r.simulation,
+      experimentId: r.experimentId, frozen: t.frozen !== null,
+    };
   }
 
   release(op: ReleaseOp): ReleaseOutcome {

@@ -1,5 +1,6 @@
-// Money as integer micro-units (1 USD = 1 000 000 micros), never as summed floats (DESIGN.md): sums and
-// comparisons of safe integers are exact, so 199.99 + 0.01 reaches a 200 cap exactly.
+// Money as integer micro-units (1 USD = 1 000 000 micros), never as summed floats (docs/architecture.md,
+// "@tenantry/quota"): sums and comparisons of safe integers are exact, so 199.99 + 0.01 reaches a 200 cap
+// exactly.
 //
 // Two conversions, because the two kinds of amount deserve different treatment:
 //   - caps (usdToMicros): exact or refused. "199.99" or 199.99 is 199 990 000 micros; an amount with more

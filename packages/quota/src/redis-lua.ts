@@ -26,11 +26,20 @@
 // Every key a script touches is passed in KEYS, 4 per tenant, each carrying the tenant's hash tag:
 //   1 h     hash  envelope: tz d m x p pct s [frozen] tenant
 //                 accounts: d:<day>:s|h m:<month>:s|h s:<month>:s|h x:<experiment>:s|h (spent / held micros)
-//                 open (reservations open), pw:b pw:t pw:e pw:pt pw:pe (prod-traffic buckets), sweepAt
+//                 open (reservations open), pw:b pw:t pw:e pw:pt pw:pe (prod-traffic buckets), sweepAt,
+//                 gmax (the latest TAT in g)
 //   2 run   set   running experiments
 //   3 ids   zset  reservation ids, scored by state as above
-//   4 g     hash  GCRA key -> theoretical arrival time (the key expires when every rate key is idle)
-// Scripts never read the clock: `now` comes from the caller, so an injected clock works across nodes.
+//   4 g     hash  GCRA key -> theoretical arrival time (TAT)
+// Scripts never read the clock: `now` comes from the caller, so an injected clock works across nodes. For
+// the same reason no key has a Redis TTL: Redis would expire it by its own clock, and a rate key dropped
+// while the caller's `now` is still before its TAT would hand out its burst again. The sweep deletes g
+// once the caller's `now` has passed gmax (every rate key idle), as memoryStore drops idle meters.
+//
+// GCRA (gcra.ts, whose GcraMeter is the reference): allowAt = max(TAT, now) + cost × T − τ, admitted when
+// now ≥ allowAt, then TAT = max(TAT, now) + cost × T; a refusal waits ceil(allowAt − now) ms, or forever
+// when cost × T > τ. The same doubles in the same order, so both give the same answers
+// (test/quota/gcra-lua.test.ts).
 
 /** Keys per tenant, in the order above. */
 export const KEYS_PER_TENANT = 4;
@@ -40,7 +49,7 @@ const COMMON = `
 local NK = ${KEYS_PER_TENANT}
 local B = 17592186044416 -- 2^44
 local G = {}
-local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day'}
+local ENV = {'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day', 'gmax'}
 
 local function num(v) if v then return tonumber(v) end return 0 end
 
@@ -58,7 +67,7 @@ local function group(g, sim, day, month, exp)
   local x = exp ~= '' and expFields(s, exp) or nil
   local e
   if #p == 4 and not x then
-    e = redis.call('HMGET', s.h, 'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day', p[1], p[2], p[3], p[4])
+    e = redis.call('HMGET', s.h, 'tz', 'd', 'm', 'x', 'pct', 's', 'frozen', 'p', 'open', 'pw:b', 'pw:t', 'pw:e', 'pw:pt', 'pw:pe', 'sweepAt', 'day', 'gmax', p[1], p[2], p[3], p[4])
   else
     local want = {unpack(ENV)}
     for i = 1, #p do want[#want + 1] = p[i] end
@@ -70,8 +79,10 @@ local function group(g, sim, day, month, exp)
   v['open'], v['pw:b'], v['pw:t'], v['pw:e'], v['pw:pt'], v['pw:pe'] = num(e[9]), tonumber(e[10]), num(e[11]), num(e[12]), num(e[13]), num(e[14])
   v['sweepAt'] = tonumber(e[15]) or -1
   s.day = e[16]
-  for i = 1, #p do v[p[i]] = num(e[16 + i]) end
-  if x then v[x[1]], v[x[2]] = num(e[17 + #p]), num(e[18 + #p]) end
+  -- gmax stays nil when absent (no rate key held): read directly, never through val().
+  v['gmax'] = tonumber(e[17])
+  for i = 1, #p do v[p[i]] = num(e[17 + i]) end
+  if x then v[x[1]], v[x[2]] = num(e[18 + #p]), num(e[19 + #p]) end
   G[g] = s
   return s
 end
@@ -164,6 +175,13 @@ local function sweep(s, now, retain)
   -- Forget expired ids past retention, and closed ones retainMs after their TTL would have ended.
   redis.call('ZREMRANGEBYSCORE', s.open, -B, now - B)
   redis.call('ZREMRANGEBYSCORE', s.open, '-inf', now - retain - 2 * B)
+  -- Every rate key idle at the caller's now: drop them all (file comment).
+  local gmax = s.vals['gmax']
+  if gmax and gmax <= now then
+    redis.call('DEL', s.gk)
+    redis.call('HDEL', s.h, 'gmax')
+    s.vals['gmax'], s.dirty['gmax'], s.tat, s.tatDirty = nil, nil, nil, nil
+  end
   local nextAt = now + 1000
   if #due == 512 then nextAt = now else
     local head = redis.call('ZRANGEBYSCORE', s.open, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
@@ -229,7 +247,15 @@ local function tatOf(s, key, now)
   return t
 end
 
--- Writes every tenant's changes back: one HSET of the changed fields, and the GCRA state.
+-- Takes a rate key's units: its new TAT, and gmax kept at the latest TAT of the tenant.
+local function setTat(s, key, tat)
+  s.tat[key] = tat
+  s.tatDirty[key] = true
+  local gmax = s.vals['gmax']
+  if gmax == nil or tat > gmax then set(s, 'gmax', tat) end
+end
+
+-- Writes every tenant's changes back: one HSET of the changed fields, and one of the changed TATs.
 local function flush()
   for _, s in pairs(G) do
     local kv = {}
@@ -240,16 +266,12 @@ local function flush()
       kv[#kv + 1] = v
     end
     if #kv > 0 then redis.call('HSET', s.h, unpack(kv)) end
-    local longest = nil
-    for key, at in pairs(s.tatDirty or {}) do
-      redis.call('HSET', s.gk, key, string.format('%.17g', s.tat[key]))
-      local left = s.tat[key] - at
-      if longest == nil or left > longest then longest = left end
+    local tats = {}
+    for key, _ in pairs(s.tatDirty or {}) do
+      tats[#tats + 1] = key
+      tats[#tats + 1] = string.format('%.17g', s.tat[key])
     end
-    if longest ~= nil then
-      local ttl = redis.call('PTTL', s.gk)
-      if ttl < math.ceil(longest) then redis.call('PEXPIRE', s.gk, math.ceil(longest) + 1) end
-    end
+    if #tats > 0 then redis.call('HSET', s.gk, unpack(tats)) end
   end
 end
 
@@ -261,8 +283,8 @@ end
  * array with one result per operation (money as decimal strings: cjson encodes numbers with 14 digits):
  *   reserve  ["R", g, id, micros, now, expiresAt, tz, day, month, sim 0|1, experiment, prod 0|1, window, retain,
  *             dayEnd, monthEnd, {key, interval, tolerance, cost}…] -> 1 | "<reason>" | "<reason>:<retryAfterMs>"
- *   settle   ["S", g, id, micros, now, retain, freeze 0|1, fallback 0|1]   (fallback: charge even if the store never saw the id)
- *            -> "S:<reserved>:<late 0|1>:<froze 0|1>" | "D" | "U"
+ *   settle   ["S", g, id, micros, now, retain, fallback 0|1]   (fallback: charge even if the store never saw the id)
+ *            -> "S:<reserved>:<late 0|1>:<frozen 0|1>" | "D" | "U"   (frozen: the tenant was frozen; a settle never freezes)
  *   release  ["L", g, id, now, retain] -> "L:<reserved>" | "D" | "U"
  */
 export const BATCH_LUA = COMMON + `
@@ -334,11 +356,7 @@ for k = 1, #ops do
     if deny then
       if retry then result = deny .. ':' .. string.format('%d', retry) else result = deny end
     else
-      for j = 0, n - 1 do
-        local key = op[gi + 4 * j]
-        s.tat[key] = tats[j + 1]
-        s.tatDirty[key] = now
-      end
+      for j = 0, n - 1 do setTat(s, op[gi + 4 * j], tats[j + 1]) end
       if prod then
         set(s, 'pw:t', s.vals['pw:t'] + 1)
         if exp ~= '' then set(s, 'pw:e', s.vals['pw:e'] + 1) end
@@ -350,9 +368,9 @@ for k = 1, #ops do
       result = 1
     end
   elseif kind == 'S' or kind == 'L' then
-    local id, micros, now, retain, freeze, fallback
+    local id, micros, now, retain, fallback
     if kind == 'S' then
-      id, micros, now, retain, freeze, fallback = op[3], op[4], op[5], op[6], op[7] == 1, op[8] == 1
+      id, micros, now, retain, fallback = op[3], op[4], op[5], op[6], op[7] == 1
     else
       id, now, retain = op[3], op[4], op[5]
     end
@@ -388,13 +406,9 @@ for k = 1, #ops do
           result = 'L:' .. string.format('%d', r)
         else
           add(s, p, x, 1, micros)
-          local froze = 0
-          if micros > r and freeze and s.tz and not s.frozen then
-            redis.call('HSET', s.h, 'frozen', 'OVERRUN')
-            s.frozen = 'OVERRUN'
-            froze = 1
-          end
-          result = 'S:' .. string.format('%d', r) .. ':' .. state .. ':' .. froze
+          local frozen = 0
+          if s.frozen then frozen = 1 end
+          result = 'S:' .. string.format('%d', r) .. ':' .. state .. ':' .. frozen
         end
       end
     end

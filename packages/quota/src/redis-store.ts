@@ -1,4 +1,5 @@
-// redisStore(...): the quota's numbers in Redis, shared by every node (DESIGN.md, federation over Redis).
+// redisStore(...): the quota's numbers in Redis, shared by every node (docs/architecture.md,
+// "@tenantry/quota": stores over Redis).
 //
 // Each operation is applied by a Lua script (redis-lua.ts), so check-and-charge across every cap is one
 // atomic step in Redis whatever the number of nodes. Operations issued in the same tick, for any tenants,
@@ -216,7 +217,7 @@ class RedisStore implements QuotaStore {
       'R', 0, op.id, op.micros, op.now, op.expiresAt, op.timeZone, op.day, op.month, op.simulation ? 1 : 0, op.experimentId ?? '',
       op.prod ? 1 : 0, op.prodWindowMs, op.retainMs, op.dayEnd, op.monthEnd,
     ];
-    for (const g of op.gcra) batchOp.push(g.key, g.intervalMs, g.toleranceMs, g.cost);
+    for (const g of op.gcra) batchOp.push(g.key, g.limit.intervalMs, g.limit.toleranceMs, g.cost);
     const res = (await this.#enqueue(op.tenantId, batchOp)) as number | string;
     if (res === 1) return { ok: true };
     const [reason, retry] = String(res).split(':') as [DenyReason | 'STALE_ZONE', string?];
@@ -224,15 +225,15 @@ class RedisStore implements QuotaStore {
   }
 
   async settle(op: SettleOp): Promise<SettleOutcome> {
-    const batchOp = ['S', 0, op.id, op.micros, op.now, op.retainMs, op.freezeOnOverrun ? 1 : 0, op.fallback === undefined ? 0 : 1];
+    const batchOp = ['S', 0, op.id, op.micros, op.now, op.retainMs, op.fallback === undefined ? 0 : 1];
     const res = (await this.#enqueue(op.tenantId, batchOp)) as string;
     if (res === 'D') return { status: 'duplicate' };
     if (res === 'U') return { status: 'unknown' };
-    const [, reserved, late, froze] = res.split(':');
+    const [, reserved, late, frozen] = res.split(':');
     const rec = recordOf(op.id);
     return {
       status: 'settled', reservedMicros: Number(reserved), chargedMicros: op.micros, overrun: op.micros > Number(reserved), late: late === '1',
-      froze: froze === '1', simulation: rec.simulation, experimentId: rec.experimentId,
+      frozen: frozen === '1', simulation: rec.simulation, experimentId: rec.experimentId,
     };
   }
 

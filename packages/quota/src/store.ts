@@ -1,4 +1,5 @@
-// The store behind a quota (DESIGN.md: `createQuota({ store })`, `memoryStore()`, `redisStore(...)`).
+// The store behind a quota (docs/architecture.md, "@tenantry/quota": `createQuota({ store })`, `memoryStore()`,
+// `redisStore(...)`).
 //
 // A store owns every number that must be checked and changed together, and makes each operation one
 // atomic step: a reservation checks frozen, experiment, prod-traffic, the daily / monthly (or simulation)
@@ -6,9 +7,11 @@
 // changes nothing and answers the first reason that failed. So concurrent callers cannot push spend past
 // a cap (no race between check and charge), in one process or, with Redis, across processes.
 //
-// The quota (quota.ts) does what needs no shared state before calling the store: it checks input, works
-// out the tenant's calendar day and month in its time zone (so that stores need no zone rules; the store
-// checks that the zone the keys were made for is still the tenant's) and makes the reservation id.
+// The quota (quota.ts, reservation.ts) does what needs no shared state before calling the store: it checks
+// input, works out the tenant's calendar day and month in its time zone (so that stores need no zone rules;
+// the store checks that the zone the keys were made for is still the tenant's) and makes the reservation
+// id. Freezing is not a store's decision: a settle reports whether the tenant was frozen, and the quota
+// freezes an overrun afterwards through its control sink and setFrozen (auto-freeze.ts).
 //
 // Semantics both stores implement (and test/quota/quota.test.ts runs against both):
 // - A reservation counts against the day and month (or, for simulation, the simulation month) in which it
@@ -23,6 +26,7 @@
 //   sliding window). An experiment's PROD request is admitted when (experiment requests + 1) × 100 ≤
 //   max_prod_traffic_pct × (all PROD requests + 1).
 import type { CheckedEnvelope } from './envelope.js';
+import type { CheckedRateLimit } from './gcra.js';
 
 /** Why a reservation (or starting an experiment) was refused. */
 export type DenyReason =
@@ -40,11 +44,10 @@ export type DenyReason =
   /** The store could not be reached (fail closed). */
   | 'STORE_UNAVAILABLE';
 
-/** One GCRA check of a reservation (gcra.ts): key within the tenant, interval, tolerance, cost. */
+/** One GCRA check of a reservation (gcra.ts): key within the tenant, the limit, cost. */
 export interface GcraCheck {
   key: string;
-  intervalMs: number;
-  toleranceMs: number;
+  limit: CheckedRateLimit;
   cost: number;
 }
 
@@ -85,8 +88,6 @@ export interface SettleOp {
   micros: number;
   now: number;
   retainMs: number;
-  /** Freeze the tenant (reason "OVERRUN") in the same step when the charge exceeds the reservation. */
-  freezeOnOverrun: boolean;
   /**
    * A reservation the store never saw (admitted from the fail-open allowance while it was unreachable):
    * charged to these periods when the id is neither open nor remembered as closed.
@@ -104,8 +105,11 @@ export type SettleOutcome =
       late: boolean;
       simulation: boolean;
       experimentId: string | null;
-      /** This settle froze the tenant (freezeOnOverrun). */
-      froze: boolean;
+      /**
+       * The tenant was frozen when the settlement landed. A store never freezes in a settle: the quota
+       * freezes an overrun afterwards, through its control sink and setFrozen, unless it was frozen already.
+       */
+      frozen: boolean;
     }
   | { status: 'duplicate' | 'unknown' };
 
@@ -172,8 +176,9 @@ export interface QuotaStore {
   /** The tenant's envelope, or null for a tenant without one. */
   envelope(tenantId: string): Promise<CheckedEnvelope | null>;
   /**
-   * Present only on a store whose reserve, settle and release answer at once (not a Promise): the
-   * envelope, synchronously. Quota's reserveSync / settleSync / releaseSync need it.
+   * Present only on a store whose reserve, settle and release answer at once (not a Promise), and whose
+   * setFrozen has taken effect when it returns: the envelope, synchronously. Quota's reserveSync /
+   * settleSync / releaseSync need it.
    */
   envelopeSync?(tenantId: string): CheckedEnvelope | null;
   reserve(op: ReserveOp): ReserveOutcome | Promise<ReserveOutcome>;

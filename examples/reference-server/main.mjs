@@ -7,14 +7,17 @@
 // Environment: PORT (default 8787; 0 picks a free one), HOST (127.0.0.1), DATA_DIR (default
 // .data/reference-server under the working directory), TENANTRY_CONFIG (default
 // examples/reference-server/tenants.json), REDIS_URL (the quota in Redis), MOCK_LATENCY_MS (latency of the
-// built-in mock model, default 0).
+// built-in mock model, default 0), MOCK_COST_RATIO (what a call costs as a fraction of its estimate, default 0.8;
+// above 1 every call overruns its reservation, which freezes the tenant), DEFENSE_TICK_MS (how often the
+// cost defense runs, default 10000), COST_LIMITER_FREEZE_MS (the derivative limiter freezes a tenant whose
+// budget would run out within this many ms at its current rate; default: off).
 // SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { AuditLedger, generateNoteKey } from '@tenantry/audit';
-import { Gateway, mockModel, tenantryRoutes } from '@tenantry/gateway';
+import { ControlLog, Gateway, isGatewayError, mockModel, tenantryRoutes } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
 
@@ -25,12 +28,27 @@ const host = env.HOST ?? '127.0.0.1';
 const dataDir = resolve(env.DATA_DIR ?? '.data/reference-server');
 const configFile = resolve(env.TENANTRY_CONFIG ?? join(here, 'tenants.json'));
 const latencyMs = env.MOCK_LATENCY_MS === undefined ? 0 : Number(env.MOCK_LATENCY_MS);
+const costRatio = env.MOCK_COST_RATIO === undefined ? 0.8 : Number(env.MOCK_COST_RATIO);
+const tickMs = env.DEFENSE_TICK_MS === undefined ? 10_000 : Number(env.DEFENSE_TICK_MS);
+const freezeWithinMs = env.COST_LIMITER_FREEZE_MS === undefined ? undefined : Number(env.COST_LIMITER_FREEZE_MS);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
   process.exit(2);
 }
 if (!Number.isInteger(latencyMs) || latencyMs < 0 || latencyMs > 60_000) {
   console.error(`MOCK_LATENCY_MS must be an integer from 0 to 60000, got ${JSON.stringify(env.MOCK_LATENCY_MS)}`);
+  process.exit(2);
+}
+if (!Number.isFinite(costRatio) || costRatio < 0 || costRatio > 100) {
+  console.error(`MOCK_COST_RATIO must be a number from 0 to 100, got ${JSON.stringify(env.MOCK_COST_RATIO)}`);
+  process.exit(2);
+}
+if (!Number.isInteger(tickMs) || tickMs < 10 || tickMs > 3_600_000) {
+  console.error(`DEFENSE_TICK_MS must be an integer from 10 to 3600000, got ${JSON.stringify(env.DEFENSE_TICK_MS)}`);
+  process.exit(2);
+}
+if (freezeWithinMs !== undefined && (!Number.isInteger(freezeWithinMs) || freezeWithinMs <= 0)) {
+  console.error(`COST_LIMITER_FREEZE_MS must be a positive integer, got ${JSON.stringify(env.COST_LIMITER_FREEZE_MS)}`);
   process.exit(2);
 }
 
@@ -51,10 +69,32 @@ async function signerKey() {
 await mkdir(dataDir, { recursive: true });
 const tenants = JSON.parse(await readFile(configFile, 'utf8'));
 const ledger = await AuditLedger.open(join(dataDir, 'audit'), { signerKey: await signerKey() });
-// The cost defense watches the spend settled here: SRE burn-rate alerts every 10 s, audited per tenant.
-const quota = createQuota({ store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore(), defense: { tickMs: 10_000 } });
+// Control events (lockdowns, freezes, admin changes, the mode) go to the ledger's control-plane chain; the
+// quota writes its own freezes there (a settlement above its reservation, the cost limiter) before they apply.
+const control = new ControlLog(ledger);
+// The cost defense watches the spend settled here: SRE burn-rate alerts every DEFENSE_TICK_MS, audited per
+// tenant, and with COST_LIMITER_FREEZE_MS the derivative limiter's freeze.
+const defense = { tickMs, ...(freezeWithinMs === undefined ? {} : { limiter: { freezeWhenExhaustedWithinMs: freezeWithinMs } }) };
+const quota = createQuota({
+  store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore(), defense, freezeOnOverrun: true, control: control.sink,
+});
 const policy = await createPolicyEngine();
-const gateway = await Gateway.create({ tenants, ledger, quota, policy, upstream: mockModel({ latencyMs }) });
+let gateway;
+try {
+  gateway = await Gateway.create({ tenants, ledger, quota, policy, control, upstream: mockModel({ latencyMs, costRatio }) });
+} catch (e) {
+  // A tenants file the gateway refuses (an id over the tenant id rule, a bad envelope…) stops the start
+  // before anything is served or charged, naming the field at fault.
+  if (isGatewayError(e) && e.code === 'INVALID_TENANTS') {
+    console.error(`${configFile}: ${e.message} (${e.code}, field ${e.field})`);
+    await ledger.close();
+    process.exit(2);
+  }
+  throw e;
+}
+const r = gateway.restored;
+
+console.log(`tenantry control state restored from ${r.events} control events: mode ${r.mode}, ${r.locked} locked, ${r.frozen} frozen, ${r.envelopes} run-time envelopes`);
 
 const app = Fastify({ logger: false });
 app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));

@@ -1,12 +1,13 @@
 // The quota's cost defense inside the gateway: a burn-rate alert and a limiter action become audit entries
-// of the tenant, with the numbers that triggered them, and are counted in the metrics.
+// of the tenant, with the numbers that triggered them, and are counted in the metrics; the limiter's freeze is
+// a control event of the control-plane chain, written before it applies.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { AuditLedger, generateNoteKey } from '@tenantry/audit';
-import { Gateway } from '@tenantry/gateway';
+import { ControlLog, Gateway } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota } from '@tenantry/quota';
 
@@ -17,8 +18,9 @@ it('audits the cost defense\'s alerts and actions for the tenant', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tenantry-defense-'));
   let now = Date.parse('2025-06-10T12:00:00Z');
   const ledger = await AuditLedger.open(dir, { signerKey: generateNoteKey('defense.test').signerKey, clock: () => now });
-  const quota = createQuota({ clock: () => now, defense: { tickMs: 0, limiter: { freezeWhenExhaustedWithinMs: 6 * 3_600_000 } } });
-  const gateway = await Gateway.create({ tenants, ledger, quota, policy: await createPolicyEngine() });
+  const control = new ControlLog(ledger);
+  const quota = createQuota({ clock: () => now, control: control.sink, defense: { tickMs: 0, limiter: { freezeWhenExhaustedWithinMs: 6 * 3_600_000 } } });
+  const gateway = await Gateway.create({ tenants, ledger, quota, control, policy: await createPolicyEngine() });
   try {
     await quota.tickDefense();
     // acme: 100 USD a month; 2 % of it (2 USD, charged 0.8 × the estimate) within five minutes.
@@ -41,6 +43,8 @@ it('audits the cost defense\'s alerts and actions for the tenant', async () => {
     // The freeze was applied: acme's next request is refused by the quota.
     const denied = await gateway.invoke('Bearer acme-demo-key', { action: 'invoke', resource: doc, estimated_usd: 0.5 });
     expect([denied.status, (denied.body as { reason: string }).reason]).toEqual([429, 'FROZEN']);
+    // ... after its control event was written: a restart restores it.
+    expect(await control.events()).toEqual([{ type: 'freeze', tenant_id: 'acme', source: 'COST_LIMITER', reason: 'COST_LIMITER' }]);
     expect(await gateway.metrics.registry.getSingleMetricAsString('tenantry_defense_events_total')).toContain('tenantry_defense_events_total{type="freeze_tenant"} 1');
   } finally {
     await gateway.close();

@@ -1,69 +1,19 @@
 // The reference server end to end over HTTP, started as its own process (examples/reference-server/main.mjs)
 // on a free loopback port: isolation and lockdown, budget exhaustion, receipts that verify offline, a restart
 // that keeps the chain, client mistakes answered 4xx, and the same suite with the quota in a real Redis.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, verifyReceipt, type Receipt } from '@tenantry/audit';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-
-const MAIN = fileURLToPath(new URL('../../examples/reference-server/main.mjs', import.meta.url));
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<number | null>;
-}
-
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    url, child,
-    async stop() {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
+import { call, invoke, startServer, type Server } from '../helpers/server.js';
 
 const ACME = 'Bearer acme-demo-key';
 const GLOBEX = 'Bearer globex-demo-key';
 const ADMIN = 'Bearer admin-demo-key';
 const acmeDoc = { tenant_id: 'acme', layer: 'model_access', id: 'doc-1', classification: 'internal', region: 'eu-west-1', domain: 'PROD', tool: 'chat' };
 const globexDoc = { tenant_id: 'globex', layer: 'model_access', id: 'doc-7', classification: 'internal', region: 'us-east-1', domain: 'PROD', tool: 'chat' };
-
-async function call(url: string, method: string, path: string, auth: string | null, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(auth ? { authorization: auth } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // the checkpoint is text
-  }
-  return { status: res.status, body: json as Record<string, unknown>, headers: res.headers };
-}
-
-const invoke = (url: string, auth: string | null, body: unknown) => call(url, 'POST', '/v1/invoke', auth, body);
 
 describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quota in $quota', ({ quota }) => {
   let dataDir: string;

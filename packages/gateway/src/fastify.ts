@@ -1,10 +1,11 @@
-// tenantry as a Fastify plugin: the routes of DESIGN.md on a Gateway (gateway.ts), and GET /metrics. Register it in an
+// tenantry as a Fastify plugin: the routes (docs/architecture.md, "@tenantry/gateway") on a Gateway (gateway.ts), and GET /metrics. Register it in an
 // existing server (`app.register(tenantryRoutes, { gateway })`); it is encapsulated, so its error handler
 // (client mistakes → 4xx { code, message }, never a 500) applies to its own routes only and the host's
 // handlers are left alone.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { GatewayError } from './errors.js';
-import type { Gateway, GatewayReply } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayReply } from './reply.js';
 import { ROUTES } from './routes.js';
 
 export interface TenantryRoutesOptions {

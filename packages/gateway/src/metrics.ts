@@ -12,7 +12,7 @@
 //   tenantry_defense_events_total{type}               the quota's cost-defense alerts and limiter actions
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type Stage = 'policy' | 'quota_reserve' | 'upstream' | 'quota_settle' | 'audit';
+export type MetricStage = 'policy' | 'quota_reserve' | 'upstream' | 'quota_settle' | 'audit';
 
 const STAGE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -45,17 +45,17 @@ export class GatewayMetrics {
     });
   }
 
-  readonly #stages = new Map<Stage, { observe(v: number): void }>();
+  readonly #stages = new Map<MetricStage, { observe(v: number): void }>();
 
   /** The histogram child of a stage (bound once: no label lookup per request). */
-  stageOf(stage: Stage): { observe(v: number): void } {
+  stageOf(stage: MetricStage): { observe(v: number): void } {
     let child = this.#stages.get(stage);
     if (child === undefined) this.#stages.set(stage, (child = this.stage.labels({ stage })));
     return child;
   }
 
   /** Times `fn` as `stage`. */
-  async time<T>(stage: Stage, fn: () => Promise<T> | T): Promise<T> {
+  async time<T>(stage: MetricStage, fn: () => Promise<T> | T): Promise<T> {
     const t0 = performance.now();
     try {
       return await fn();

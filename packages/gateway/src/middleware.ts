@@ -5,7 +5,8 @@
 // the Fastify plugin.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from './errors.js';
-import type { Gateway, GatewayReply } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayReply } from './reply.js';
 import { matchRoute } from './routes.js';
 
 export interface TenantryMiddlewareOptions {

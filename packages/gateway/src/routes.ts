@@ -1,6 +1,7 @@
-// The routes of the gateway (DESIGN.md), one table for every framework adapter: the Fastify plugin
+// The routes of the gateway (docs/architecture.md, "@tenantry/gateway"), one table for every framework adapter: the Fastify plugin
 // (fastify.ts) registers them, the connect/Express middleware (middleware.ts) matches them.
-import type { Gateway, GatewayReply } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayReply } from './reply.js';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT';

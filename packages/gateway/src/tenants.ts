@@ -1,9 +1,13 @@
-// The tenants file (DESIGN.md contract, TENANTRY_CONFIG):
+// The tenants file (docs/architecture.md, "@tenantry/gateway"; TENANTRY_CONFIG):
 //   { "tenants": [ { "tenant_id", "api_key_sha256", "principal": { "id", "roles", "clearance", "tool_scopes" },
 //     "status", "regions", "egress_allow", "envelope": { …budget envelope… } } ], "admin_key_sha256" }
 // checked once, completely, with errors naming the field (`tenants[1].api_key_sha256`). API keys are stored
 // as SHA-256 only: a bearer key is hashed and looked up, so the file holds nothing that lets anyone call.
+// This is the edge where a tenant id first arrives: it is checked here with the one tenant id rule of
+// @tenantry/core, so an id that any later part would refuse (the audit log's file name, the quota) never
+// gets in, and no request is charged for a tenant whose entries could not be written.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { CLEARANCES, isClearance, isObject, tenantIdProblem, type Clearance, type TenantStatus } from '@tenantry/core';
 import type { PolicyData } from '@tenantry/policy';
 import { checkEnvelope, isQuotaError, type BudgetEnvelope } from '@tenantry/quota';
 import { GatewayError } from './errors.js';
@@ -11,7 +15,7 @@ import { GatewayError } from './errors.js';
 export interface TenantPrincipal {
   id: string;
   roles: string[];
-  clearance: 'public' | 'internal' | 'confidential' | 'restricted';
+  clearance: Clearance;
   tool_scopes: string[];
 }
 
@@ -19,7 +23,7 @@ export interface TenantRecord {
   tenant_id: string;
   api_key_sha256: string;
   principal: TenantPrincipal;
-  status: 'active' | 'suspended' | 'deleted';
+  status: FileStatus;
   regions: string[];
   egress_allow: string[];
   envelope: BudgetEnvelope;
@@ -30,16 +34,13 @@ export interface TenantsFile {
   admin_key_sha256: string;
 }
 
+/** The statuses a tenants file may give (`locked` is set by a lockdown, never by the file). */
+export type FileStatus = Exclude<TenantStatus, 'locked'>;
+const FILE_STATUSES: readonly FileStatus[] = ['active', 'suspended', 'deleted'];
 const HEX64 = /^[0-9a-f]{64}$/;
-const CLEARANCES: ReadonlySet<string> = new Set(['public', 'internal', 'confidential', 'restricted']);
-const STATUSES: ReadonlySet<string> = new Set(['active', 'suspended', 'deleted']);
 
 function invalid(field: string, message: string): GatewayError {
   return new GatewayError('INVALID_TENANTS', `${field} ${message}`, field);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function strings(v: unknown, field: string): string[] {
@@ -50,6 +51,12 @@ function strings(v: unknown, field: string): string[] {
 function text(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw invalid(field, 'must be a non-empty string of at most 256 characters');
   return v;
+}
+
+function tenantId(v: unknown, field: string): string {
+  const problem = tenantIdProblem(v);
+  if (problem !== undefined) throw new GatewayError('INVALID_TENANTS', `${field} ${problem}`, field);
+  return v as string;
 }
 
 function keyHash(v: unknown, field: string): string {
@@ -71,20 +78,20 @@ export function checkTenantsFile(v: unknown): TenantsFile {
   const tenants = v.tenants.map((t: unknown, i: number): TenantRecord => {
     const at = `tenants[${i}]`;
     if (!isObject(t)) throw invalid(at, 'must be an object');
-    const tenantId = text(t.tenant_id, `${at}.tenant_id`);
-    if (ids.has(tenantId)) throw invalid(`${at}.tenant_id`, `repeats ${JSON.stringify(tenantId)}`);
-    ids.add(tenantId);
+    const id = tenantId(t.tenant_id, `${at}.tenant_id`);
+    if (ids.has(id)) throw invalid(`${at}.tenant_id`, `repeats ${JSON.stringify(id)}`);
+    ids.add(id);
     const apiKey = keyHash(t.api_key_sha256, `${at}.api_key_sha256`);
     if (keys.has(apiKey)) throw invalid(`${at}.api_key_sha256`, 'is the hash of a key already given to another tenant or the admin');
     keys.add(apiKey);
     const p = t.principal;
     if (!isObject(p)) throw invalid(`${at}.principal`, 'must be an object { id, roles, clearance, tool_scopes }');
-    if (typeof p.clearance !== 'string' || !CLEARANCES.has(p.clearance)) throw invalid(`${at}.principal.clearance`, 'must be public, internal, confidential or restricted');
+    if (!isClearance(p.clearance)) throw invalid(`${at}.principal.clearance`, `must be one of ${CLEARANCES.join(', ')}`);
     const principal: TenantPrincipal = {
       id: text(p.id, `${at}.principal.id`), roles: strings(p.roles, `${at}.principal.roles`),
-      clearance: p.clearance as TenantPrincipal['clearance'], tool_scopes: strings(p.tool_scopes, `${at}.principal.tool_scopes`),
+      clearance: p.clearance, tool_scopes: strings(p.tool_scopes, `${at}.principal.tool_scopes`),
     };
-    if (typeof t.status !== 'string' || !STATUSES.has(t.status)) throw invalid(`${at}.status`, 'must be active, suspended or deleted');
+    if (typeof t.status !== 'string' || !(FILE_STATUSES as readonly string[]).includes(t.status)) throw invalid(`${at}.status`, `must be one of ${FILE_STATUSES.join(', ')}`);
     if (!isObject(t.envelope)) throw invalid(`${at}.envelope`, 'must be a budget envelope');
     try {
       checkEnvelope(t.envelope);
@@ -92,9 +99,9 @@ export function checkTenantsFile(v: unknown): TenantsFile {
       const field = isQuotaError(e) ? e.field : undefined;
       throw new GatewayError('INVALID_TENANTS', `${at}.envelope: ${(e as Error).message}`, field === undefined ? `${at}.envelope` : `${at}.envelope.${field}`, e);
     }
-    if (t.envelope.tenant_id !== tenantId) throw invalid(`${at}.envelope.tenant_id`, `must be the tenant's id ${JSON.stringify(tenantId)}`);
+    if (t.envelope.tenant_id !== id) throw invalid(`${at}.envelope.tenant_id`, `must be the tenant's id ${JSON.stringify(id)}`);
     return {
-      tenant_id: tenantId, api_key_sha256: apiKey, principal, status: t.status as TenantRecord['status'],
+      tenant_id: id, api_key_sha256: apiKey, principal, status: t.status as FileStatus,
       regions: strings(t.regions, `${at}.regions`), egress_allow: strings(t.egress_allow, `${at}.egress_allow`),
       envelope: { ...(t.envelope as unknown as BudgetEnvelope) },
     };

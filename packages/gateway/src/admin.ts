@@ -1,0 +1,134 @@
+// The admin routes (admin key): envelope, freeze / unfreeze, unlock and the governed mode switch. Each
+// change is a control event, committed through the control plane: durable in the `_control_plane` log
+// before it takes effect, so a restart restores it (docs/architecture.md, "Control state"). The tenant's
+// own log gets an `admin.*` entry too, so a tenant's history shows what was done to it.
+import { isMode, isObject, MODES, type ControlEvent } from '@tenantry/core';
+import type { AppendResult, JsonObject } from '@tenantry/audit';
+import type { PolicyEngine } from '@tenantry/policy';
+import { checkEnvelope, isQuotaError } from '@tenantry/quota';
+import { CONTROL_PLANE } from './control-log.js';
+import type { ControlPlane } from './control-plane.js';
+import { isGatewayError } from './errors.js';
+import { badRequest, reply, unauthenticated, type GatewayReply } from './reply.js';
+import type { TenantDirectory, TenantRecord } from './tenants.js';
+
+export interface AdminDeps {
+  tenants: TenantDirectory;
+  policy: PolicyEngine;
+  control: ControlPlane;
+  audit(tenantId: string, kind: string, payload: JsonObject): Promise<AppendResult>;
+}
+
+export class AdminRoutes {
+  readonly #d: AdminDeps;
+
+  constructor(deps: AdminDeps) {
+    this.#d = deps;
+  }
+
+  #admin(authorization: unknown): GatewayReply | null {
+    const caller = this.#d.tenants.caller(authorization);
+    if (caller === null) return unauthenticated();
+    return caller.kind === 'admin' ? null : reply(403, 'FORBIDDEN', 'this needs the admin key');
+  }
+
+  #known(tenantId: string): TenantRecord | GatewayReply {
+    return this.#d.tenants.tenant(tenantId) ?? reply(404, 'NOT_FOUND', `no tenant ${JSON.stringify(tenantId)}`);
+  }
+
+  /** Commits `event`; a log that cannot take it answers 503 and nothing changes. */
+  async #commit(event: ControlEvent): Promise<GatewayReply | null> {
+    try {
+      await this.#d.control.commit(event);
+      return null;
+    } catch (e) {
+      if (isGatewayError(e) && e.code === 'CONTROL_LOG_UNAVAILABLE') {
+        return { ...reply(503, 'CONTROL_LOG_UNAVAILABLE', `not applied: ${e.message}`), headers: { 'retry-after': '1' } };
+      }
+      throw e;
+    }
+  }
+
+  /** PUT /v1/admin/tenants/:tenant/envelope. */
+  async setEnvelope(authorization: unknown, tenantId: string, body: unknown): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    const t = this.#known(tenantId);
+    if (!('tenant_id' in t)) return t;
+    if (!isObject(body) || body.tenant_id !== tenantId) return badRequest('tenant_id', 'the body must be a budget envelope of this tenant');
+    try {
+      checkEnvelope(body);
+    } catch (e) {
+      if (isQuotaError(e)) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
+      throw e;
+    }
+    const failed = await this.#commit({ type: 'envelope', tenant_id: tenantId, envelope: body });
+    if (failed !== null) return failed;
+    await this.#d.audit(tenantId, 'admin.envelope', { envelope: body as JsonObject });
+    return { status: 200, body: { tenant_id: tenantId, envelope: body } };
+  }
+
+  /** POST /v1/admin/tenants/:tenant/freeze and /unfreeze. */
+  async freeze(authorization: unknown, tenantId: string, body: unknown, frozen: boolean): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    const t = this.#known(tenantId);
+    if (!('tenant_id' in t)) return t;
+    const reason = isObject(body) && typeof body.reason === 'string' && body.reason.length > 0 ? body.reason : null;
+    if (frozen && reason === null) return badRequest('reason', 'must be a non-empty string');
+    const failed = await this.#commit(frozen ? { type: 'freeze', tenant_id: tenantId, source: 'admin', reason: reason! } : { type: 'unfreeze', tenant_id: tenantId, by: 'admin' });
+    if (failed !== null) return failed;
+    await this.#d.audit(tenantId, frozen ? 'admin.freeze' : 'admin.unfreeze', { reason });
+    return { status: 200, body: { tenant_id: tenantId, frozen: frozen ? reason : null } };
+  }
+
+  /** POST /v1/admin/tenants/:tenant/unlock — lifts a policy lockdown. */
+  async unlock(authorization: unknown, tenantId: string, body: unknown): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    const t = this.#known(tenantId);
+    if (!('tenant_id' in t)) return t;
+    if (!isObject(body) || typeof body.by !== 'string' || body.by.length === 0) return badRequest('by', 'must be a non-empty string (the body is { by, reason })');
+    if (typeof body.reason !== 'string' || body.reason.length === 0) return badRequest('reason', 'must be a non-empty string (the body is { by, reason })');
+    const lock = this.#d.policy.lockOf(tenantId);
+    if (lock === undefined) return reply(409, 'NOT_LOCKED', `tenant ${tenantId} is not locked`);
+    const failed = await this.#commit({ type: 'unlock', tenant_id: tenantId, by: body.by, reason: body.reason });
+    if (failed !== null) return failed;
+    await this.#d.audit(tenantId, 'admin.unlock', { by: body.by, reason: body.reason, since: lock.since });
+    return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
+  }
+
+  /**
+   * POST /v1/admin/mode: `{ requested_by, target_mode, approvals: [{ principal_id, role }], reason }`.
+   * Governed by the policy's switch_mode rule (two distinct approvers with role "approver", the requester
+   * not one of them); a denied attempt is an entry of the `_control_plane` log too (`admin.mode.denied`).
+   */
+  async setMode(authorization: unknown, body: unknown): Promise<GatewayReply> {
+    const denied = this.#admin(authorization);
+    if (denied !== null) return denied;
+    if (!isObject(body)) return badRequest('body', 'must be { requested_by, target_mode, approvals, reason }');
+    const { requested_by: by, target_mode: target, approvals, reason: why } = body;
+    if (typeof by !== 'string' || by.length === 0) return badRequest('requested_by', 'must be a non-empty string');
+    if (!isMode(target)) return badRequest('target_mode', `must be one of ${MODES.join(', ')}`);
+    if (typeof why !== 'string' || why.length === 0) return badRequest('reason', 'must be a non-empty string');
+    if (!Array.isArray(approvals) || approvals.some((a) => !isObject(a) || typeof a.principal_id !== 'string' || a.principal_id.length === 0 || typeof a.role !== 'string' || a.role.length === 0)) {
+      return badRequest('approvals', 'must be an array of { principal_id, role } (non-empty strings)');
+    }
+    const list = (approvals as Array<{ principal_id: string; role: string }>).map((a) => ({ principal_id: a.principal_id, role: a.role }));
+    const from = this.#d.control.mode;
+    const decision = this.#d.policy.decide({
+      protocol_version: '1.0',
+      principal: { tenant_id: CONTROL_PLANE, id: by, roles: ['operator'], clearance: 'restricted', tool_scopes: [] },
+      action: 'switch_mode',
+      resource: { tenant_id: CONTROL_PLANE, layer: 'control_plane', id: 'mode', classification: 'internal', region: 'global', domain: 'PROD' },
+      context: { mode: from, approvals: list, target_mode: target },
+    });
+    if (!decision.allow) {
+      await this.#d.audit(CONTROL_PLANE, 'admin.mode.denied', { from, to: target, requested_by: by, approvals: list, reason: why, reasons: [...decision.reasons] });
+      return reply(403, 'POLICY_DENIED', `mode switch denied: ${decision.reasons.join(', ')}`, { reasons: decision.reasons });
+    }
+    const failed = await this.#commit({ type: 'mode', mode: target, requested_by: by });
+    if (failed !== null) return failed;
+    return { status: 200, body: { mode: target, previous: from } };
+  }
+}

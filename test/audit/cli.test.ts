@@ -1,21 +1,12 @@
 // tenantry-audit, run as a user would run it (the built bin in a child process): exit codes and
 // receipts that verify offline.
-import { spawnSync } from 'node:child_process';
+// (Corrupt chains, prove before the damage and repair: cli-corruption.test.ts.)
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLedger, generateNoteKey, tenantFileName, verifyReceipt } from '@tenantry/audit';
-
-const require = createRequire(import.meta.url);
-const pkgDir = dirname(require.resolve('@tenantry/audit/package.json'));
-const bin = join(pkgDir, (require('@tenantry/audit/package.json') as { bin: Record<string, string> }).bin['tenantry-audit']!);
-
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { auditCli as cli } from '../helpers/audit-cli.js';
 
 const key = generateNoteKey('node-cli.tenantry.test');
 let dir: string;

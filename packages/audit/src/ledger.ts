@@ -5,6 +5,15 @@
 // with the heads it covers to `node-checkpoints.log` in the log directory (same framing as tenant
 // files, fdatasync'd before it resolves). receipt(tenant, index) proves an entry against the latest
 // checkpoint that covers it, making a new checkpoint when none does.
+//
+// A corrupt tenant (AuditLog.corruption) is read-only, and checkpoints cover it with its verified
+// prefix: its head is the size and root of the entries before the damage, as log.head gives them
+// (a tenant corrupt at index 0 has no leaf, as any empty tenant). Leaving it out instead would make
+// every entry of it unprovable; covering the damaged tail is impossible (its leaves are not known).
+// A checkpoint signed before the damage may cover that tenant at a larger size: it stays in the
+// file, as evidence, but receipts are no longer taken from it — "covers" means a head within the
+// tenant's current verified entries whose root is the root the log has at that size — so the next
+// receipt makes a new checkpoint. (Node checkpoints are not an append-only log; see receipt.ts.)
 import { open as openFile, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditError } from './errors.js';
@@ -95,7 +104,10 @@ export class AuditLedger {
     return this.#latest;
   }
 
-  /** Signs and persists a checkpoint of every tenant's current head. Concurrent calls share one. */
+  /**
+   * Signs and persists a checkpoint of every tenant's current head (a corrupt tenant's: its
+   * verified prefix, see the file comment). Concurrent calls share one.
+   */
   checkpoint(): Promise<NodeCheckpoint> {
     return (this.#making ??= this.#makeCheckpoint().finally(() => { this.#making = undefined; }));
   }
@@ -116,19 +128,31 @@ export class AuditLedger {
 
   /**
    * The receipt of entry `index` of `tenantId`: verifiable offline with verifyReceipt(receipt,
-   * [ledger.verifierKey]). Uses the latest checkpoint when it covers the entry, else makes one.
-   * @throws AuditError INVALID_INDEX when the entry does not exist (and what log.head throws).
+   * [ledger.verifierKey]). Uses the latest checkpoint when it covers the entry within the tenant's
+   * current entries (see the file comment), else makes one. Works for every entry before the
+   * damage of a corrupt tenant.
+   * @throws AuditError INVALID_INDEX when the entry does not exist or lies in a corrupt tenant's
+   *   unverified tail (and what log.head throws).
    */
   async receipt(tenantId: string, index: number): Promise<Receipt> {
     const size = this.log.size(tenantId);
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new AuditError('INVALID_INDEX', `index must be an entry of tenant ${JSON.stringify(tenantId)} (0..${size - 1}), got ${String(index)}`, { field: 'index', tenantId });
     }
+    const headOf = (c: NodeCheckpoint | undefined): LogHead | undefined => {
+      const h = c?.heads.find((x) => x.tenant_id === tenantId);
+      if (h === undefined || h.size <= index) return undefined;
+      // Sizes and roots are read now: the tenant may have grown, or been repaired, meanwhile.
+      if (h.size > this.log.size(tenantId) || Buffer.from(this.log.root(tenantId, h.size)).toString('hex') !== h.root) return undefined;
+      return h;
+    };
     let cp = this.#latest;
-    const covered = (c: NodeCheckpoint | undefined): boolean => !!c && c.heads.some((h) => h.tenant_id === tenantId && h.size > index);
-    if (!covered(cp)) cp = await this.checkpoint();
-    if (!covered(cp)) cp = await this.checkpoint(); // a checkpoint already under way may predate the entry
-    const head = cp!.heads.find((h) => h.tenant_id === tenantId)!;
+    if (!headOf(cp)) cp = await this.checkpoint();
+    if (!headOf(cp)) cp = await this.checkpoint(); // a checkpoint already under way may predate the entry
+    const head = headOf(cp);
+    if (head === undefined) {
+      throw new AuditError('INVALID_INDEX', `entry ${index} of tenant ${JSON.stringify(tenantId)} is no longer in its verified entries`, { field: 'index', tenantId });
+    }
     const nodeIndex = cp!.heads.indexOf(head);
     const { tree } = nodeTree(cp!.heads);
     return makeReceipt({

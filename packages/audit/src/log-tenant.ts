@@ -1,6 +1,7 @@
 // One tenant's chain as an AuditLog holds it: the durable state (on disk, synced, verified), the
 // appends accepted and not yet durable, its file, and its place in the sealer (seal.ts).
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { _corruptionWhere, _repairCommand, _verifiedPrefix } from './corruption-notice.js';
 import { GENESIS_PREV, _canonicalString } from './entry.js';
 import { AuditError } from './errors.js';
 import type { AppendResult } from './log-types.js';
@@ -93,11 +94,21 @@ export function _installReplay(t: TenantState, r: ReplayResult, corruptions: Map
   else corruptions.delete(t);
 }
 
-/** Throws unless the tenant takes appends: LOG_CORRUPT until repair, IO_ERROR after an undo failed. */
+/**
+ * Throws unless the tenant takes appends. A corrupt chain is read-only until repair: LOG_CORRUPT
+ * (tenantId, index = the first unverified entry), naming the byte offset and the repair command.
+ * IO_ERROR after a failed undo, until reopen.
+ */
 export function _checkWritable(t: TenantState): void {
   if (t.corruption !== undefined) {
     const c = t.corruption;
-    throw new AuditError('LOG_CORRUPT', `tenant ${JSON.stringify(t.id)} is corrupt at index ${c.index} (${c.kind}: ${c.message}); appends are refused until repair`, { tenantId: t.id, index: c.index });
+    throw new AuditError(
+      'LOG_CORRUPT',
+      `tenant ${JSON.stringify(t.id)} is read-only: its chain is ${_corruptionWhere(c)}; ${_verifiedPrefix(c)}. `
+        + `Appends are refused until the chain is cut to its verified prefix: stop the process that holds the log, then run `
+        + `\`${_repairCommand(dirname(t.path), t.id)}\` (or call AuditLog.repair(tenantId, { truncateAfter: ${c.index} }))`,
+      { tenantId: t.id, index: c.index },
+    );
   }
   if (t.failure !== undefined) {
     throw new AuditError('IO_ERROR', `tenant ${JSON.stringify(t.id)} refuses appends until the log is reopened: ${t.failure.message}`, { tenantId: t.id, cause: t.failure });

@@ -154,7 +154,8 @@ export class AuditLog {
    * Rejects, with nothing written and no index used: LOG_CLOSED; INVALID_TENANT_ID (`tenantId`);
    * INVALID_ARGUMENT (`entry`, `kind`, `options.clock` when the clock misbehaves); INVALID_PAYLOAD
    * (`payload…`, see entry.ts for the rules); ENTRY_TOO_LARGE (`payload`); LOG_CORRUPT (tenantId,
-   * index: the tenant's chain is corrupt, see repair); INVALID_SIZE (the tenant reached
+   * index: the tenant's chain is corrupt and read-only, see corruption() and repair; checked
+   * first, and the message names the byte offset and the repair command); INVALID_SIZE (the tenant reached
    * MAX_TREE_SIZE entries); IO_ERROR (tenantId, index) when the write or fsync fails.
    */
   append(tenantId: string, entry: AuditEntryInput): Promise<AppendResult> {
@@ -212,6 +213,18 @@ export class AuditLog {
     const t = this.#tenants.get(tenantId);
     if (t === undefined) checkTenantId(tenantId);
     return t;
+  }
+
+  /**
+   * The tenant's corruption, or undefined when its chain is sound. A corrupt chain (found at open,
+   * or by entry() since) is read-only: size() is its verified prefix (for one found at open),
+   * entry(), leafHash(), root(), the proofs and receipts work for every entry before `index`, and
+   * append() rejects at once with LOG_CORRUPT until repair(). Other tenants are not affected.
+   * @throws AuditError INVALID_TENANT_ID, LOG_CLOSED.
+   */
+  corruption(tenantId: string): Corruption | undefined {
+    const c = this.#tenant(tenantId)?.corruption;
+    return c === undefined ? undefined : { ...c };
   }
 
   /** Durable (acknowledged) entries of the tenant; the verified prefix of a corrupt chain. 0 for an unknown tenant. */

@@ -11,7 +11,10 @@ export { GcraMeter, checkRateLimit } from './gcra.js';
 export type { RateLimit, RateDecision, CheckedRateLimit } from './gcra.js';
 export { createQuota } from './quota.js';
 export type { QuotaOptions, QuotaRateLimits } from './quota-options.js';
-export type { Quota, QuotaEvent, ReserveRequest, ReserveResult, SettleResult, ReleaseResult, Usage, PeriodUsage } from './quota-types.js';
+export type {
+  Quota, QuotaEvent, ReserveRequest, ReserveResult, SettleResult, ReleaseResult, Usage, PeriodUsage, RestoreRecord, RestoreCharge, RestoreOpen,
+  RestoreReport,
+} from './quota-types.js';
 export { memoryStore } from './memory-store.js';
 export type { QuotaStore, DenyReason } from './store.js';
 export { redisStore } from './redis-store.js';

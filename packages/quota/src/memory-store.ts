@@ -17,6 +17,12 @@
 // then `unknown` (it still charges nothing). Serials are unique per quota; with several quotas on one
 // memory store a stray id may answer `duplicate` where `unknown` was due.
 //
+// Restore (quota.restore, store.ts): ids restored from a log were made by an earlier quota, whose serials
+// collide with this one's, so they never enter the table of closed serials. The store remembers each id it
+// restored by the whole id, per tenant, for its life (one entry per restored record; a host restores its log
+// once, at start), which makes a second restore of the same records a no-op. Holds restored with their own
+// expiry sit in one queue per tenant kept in expiry order, so sweeping stays as it is.
+//
 // Rate limits: one GcraMeter (gcra.ts, the package's one GCRA) per rate key of a tenant, holding one key;
 // a reservation asks each of its meters how long to wait and takes from all of them only when none says
 // wait, so a refused reservation takes nothing.
@@ -25,7 +31,7 @@ import { EpsilonAccounts } from './epsilon.js';
 import { GcraMeter } from './gcra.js';
 import type {
   Amounts, EpsilonOp, EpsilonOutcome, ExperimentOutcome, GcraCheck, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp,
-  ReserveOutcome, SettleOp, SettleOutcome, UsageOp,
+  ReserveOutcome, RestoreOp, RestoreOutcome, SettleOp, SettleOutcome, UsageOp,
 } from './store.js';
 
 interface Reservation {
@@ -39,6 +45,8 @@ interface Reservation {
   readonly simulation: boolean;
   readonly expiresAt: number;
   readonly serial: number;
+  /** Held or charged by restore: closing it is remembered by id (TenantState.restored), never by serial. */
+  readonly restored: boolean;
   readonly tenant: TenantState;
   readonly queue: Queue;
   prev: Reservation | null;
@@ -84,6 +92,10 @@ class TenantState {
   readonly queueList: Queue[] = [];
   /** Expired reservations, oldest first. */
   readonly expired = new Map<string, Reservation>();
+  /** Ids restore has applied (charged, settled or held), for the store's life (file comment). */
+  readonly restored = new Set<string>();
+  /** Holds restored with their own expiry, in expiry order; also in queueList. */
+  restoredQueue: Queue | null = null;
   /** When expired reservations and idle rate-limit keys were last dropped. */
   gcAt = -Infinity;
   // Prod traffic: fixed window `bucket` (index), its counts, and the previous window's.
@@ -103,8 +115,10 @@ class TenantState {
 function account(map: Map<string, Amounts>, key: string): Amounts {
   let a = map.get(key);
   if (a === undefined) {
-    // A new period: forget the finished ones that hold nothing (reservations keep their own reference).
-    for (const [k, old] of map) if (old.held === 0) map.delete(k);
+    // A new period: forget the earlier ones that hold nothing (reservations keep their own reference). Keys
+    // ("2025-06-10", "2025-06") sort as their periods do; a later one stays when an earlier one is made (a
+    // fail-open settle or a restore charging a past period).
+    for (const [k, old] of map) if (old.held === 0 && k < key) map.delete(k);
     a = { spent: 0, held: 0 };
     map.set(key, a);
   }
@@ -171,6 +185,21 @@ class OpenTable {
   }
 }
 
+/**
+ * A reservation closed as it is made: one the store never held (a fail-open settle, a restored charge),
+ * charged to the periods `p` names.
+ */
+function closedReservation(
+  t: TenantState, id: string, serial: number, micros: number,
+  p: { day: string; month: string; simulation: boolean; experimentId: string | null }, now: number, restored: boolean,
+): Reservation {
+  return {
+    id, micros, day: p.simulation ? null : account(t.days, p.day), month: account(p.simulation ? t.sims : t.months, p.month),
+    exp: p.experimentId === null ? null : experiment(t, p.experimentId), experimentId: p.experimentId, simulation: p.simulation,
+    expiresAt: now, serial, restored, tenant: t, queue: { head: null, tail: null }, prev: null, next: null, expiredAt: now,
+  };
+}
+
 function sweep(open: OpenTable, t: TenantState, now: number, retainMs: number): void {
   rotate(t, now, retainMs);
   const queues = t.queueList;
@@ -222,6 +251,12 @@ class MemoryStore implements QuotaStore {
 
   #markDone(serial: number): void {
     (this.#done ??= new Float64Array(DONE_SLOTS).fill(-1))[serial % DONE_SLOTS] = serial;
+  }
+
+  /** Remembers a closed reservation: by serial, or by id when restore made it (file comment). */
+  #closed(r: Reservation): void {
+    if (r.restored) r.tenant.restored.add(r.id);
+    else this.#markDone(r.serial);
   }
 
   async putEnvelope(env: CheckedEnvelope): Promise<void> {
@@ -298,7 +333,7 @@ class MemoryStore implements QuotaStore {
     }
     const r: Reservation = {
       id: op.id, micros, day, month, exp, experimentId: op.experimentId, simulation: op.simulation, expiresAt: op.expiresAt, serial: op.serial,
-      tenant: t, queue, prev: queue.tail, next: null, expiredAt: 0,
+      restored: false, tenant: t, queue, prev: queue.tail, next: null, expiredAt: 0,
     };
     if (queue.tail === null) queue.head = r;
     else queue.tail.next = r;
@@ -320,27 +355,23 @@ class MemoryStore implements QuotaStore {
       unlink(r);
       unhold(r);
     } else {
-      if (this.#isDone(op.serial)) return { status: 'duplicate' };
+      // Expired first, by the whole id: a restored reservation's serial may be one this quota closed.
       r = t.expired.get(op.id);
       if (r !== undefined) {
         t.expired.delete(op.id);
         late = true;
       } else {
+        if (this.#isDone(op.serial) || t.restored.has(op.id)) return { status: 'duplicate' };
         const f = op.fallback;
         if (f === undefined) return { status: 'unknown' };
-        r = {
-          id: op.id, micros: f.micros, day: f.simulation ? null : account(t.days, f.day),
-          month: account(f.simulation ? t.sims : t.months, f.month),
-          exp: f.experimentId === null ? null : experiment(t, f.experimentId), experimentId: f.experimentId,
-          simulation: f.simulation, expiresAt: op.now, serial: op.serial, tenant: t, queue: { head: null, tail: null }, prev: null, next: null, expiredAt: op.now,
-        };
+        r = closedReservation(t, op.id, op.serial, f.micros, f, op.now, false);
       }
     }
     const micros = op.micros;
     if (r.day !== null) r.day.spent += micros;
     r.month.spent += micros;
     if (r.exp !== null) r.exp.spent += micros;
-    this.#markDone(op.serial);
+    this.#closed(r);
     return {
       status: 'settled', reservedMicros: r.micros, chargedMicros: micros, overrun: micros > r.micros, late, simulation: r.simulation,
       experimentId: r.experimentId, frozen: t.frozen !== null,
@@ -353,20 +384,85 @@ class MemoryStore implements QuotaStore {
     rotate(t, op.now, op.retainMs);
     const r = this.#open.get(op.id, op.serial);
     if (r === undefined || r.tenant !== t) {
-      if (this.#isDone(op.serial)) return { status: 'duplicate' };
       const e = t.expired.get(op.id);
-      if (e === undefined) return { status: 'unknown' };
+      if (e === undefined) return { status: this.#isDone(op.serial) || t.restored.has(op.id) ? 'duplicate' : 'unknown' };
       // Releasing an expired reservation only closes it: its amount has already returned.
       t.expired.delete(op.id);
-      this.#markDone(op.serial);
+      this.#closed(e);
       return { status: 'released', reservedMicros: e.micros };
     }
     this.#open.delete(r);
     t.openCount--;
     unlink(r);
     unhold(r);
-    this.#markDone(op.serial);
+    this.#closed(r);
     return { status: 'released', reservedMicros: r.micros };
+  }
+
+  async restore(op: RestoreOp): Promise<RestoreOutcome> {
+    const t = this.#tenants.get(op.tenantId);
+    if (t === undefined) return 'unknown_tenant';
+    sweep(this.#open, t, op.now, op.retainMs);
+    let r = this.#open.get(op.id, op.serial);
+    if (r !== undefined && r.tenant !== t) r = undefined;
+    const expired = r === undefined ? t.expired.get(op.id) : undefined;
+    if (op.kind === 'open') {
+      if (r !== undefined || expired !== undefined || t.restored.has(op.id) || (op.own && this.#isDone(op.serial))) return 'duplicate';
+      // An id of this quota that the store no longer remembers: never held twice.
+      if (op.own) return 'skipped';
+      this.#hold(t, op);
+      return 'held';
+    }
+    let outcome: RestoreOutcome = 'settled';
+    if (r !== undefined) {
+      this.#open.delete(r);
+      t.openCount--;
+      unlink(r);
+      unhold(r);
+    } else if (expired !== undefined) {
+      t.expired.delete(op.id);
+      r = expired;
+    } else {
+      if (t.restored.has(op.id) || (op.own && this.#isDone(op.serial))) return 'duplicate';
+      // An id of this quota that the store no longer remembers: it may have been charged already.
+      if (op.own) return 'skipped';
+      r = closedReservation(t, op.id, op.serial, op.micros, op, op.now, true);
+      outcome = 'charged';
+    }
+    if (r.day !== null) r.day.spent += op.micros;
+    r.month.spent += op.micros;
+    if (r.exp !== null) r.exp.spent += op.micros;
+    this.#closed(r);
+    return outcome;
+  }
+
+  /** Holds a restored open reservation again until its own expiry, in the tenant's queue of restored holds. */
+  #hold(t: TenantState, op: RestoreOp): void {
+    let queue = t.restoredQueue;
+    if (queue === null) {
+      t.restoredQueue = queue = { head: null, tail: null };
+      t.queueList.push(queue);
+    }
+    const day = op.simulation ? null : account(t.days, op.day);
+    const month = account(op.simulation ? t.sims : t.months, op.month);
+    const exp = op.experimentId === null ? null : experiment(t, op.experimentId);
+    let prev = queue.tail;
+    while (prev !== null && prev.expiresAt > op.expiresAt) prev = prev.prev;
+    const next = prev === null ? queue.head : prev.next;
+    const r: Reservation = {
+      id: op.id, micros: op.micros, day, month, exp, experimentId: op.experimentId, simulation: op.simulation, expiresAt: op.expiresAt,
+      serial: op.serial, restored: true, tenant: t, queue, prev, next, expiredAt: 0,
+    };
+    if (prev === null) queue.head = r;
+    else prev.next = r;
+    if (next === null) queue.tail = r;
+    else next.prev = r;
+    if (day !== null) day.held += op.micros;
+    month.held += op.micros;
+    if (exp !== null) exp.held += op.micros;
+    this.#open.add(r);
+    t.openCount++;
+    t.restored.add(op.id);
   }
 
   async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {

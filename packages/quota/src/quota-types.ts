@@ -63,6 +63,65 @@ export interface Usage {
   open_reservations: number;
 }
 
+/**
+ * A charge the host wrote in its log (the gateway's `invoke` entry), for quota.restore. Its reservation's
+ * periods, simulation flag and experiment come from the id when it carries them (redisStore ids);
+ * otherwise from `reserved_at` (default `at`) in the tenant's zone, and `simulation` / `experiment_id`.
+ */
+export interface RestoreCharge {
+  kind: 'charge';
+  /** The id reserve() returned. */
+  id: string;
+  tenant_id: string;
+  /** What was charged, USD. */
+  usd: number;
+  /** When the charge was written (epoch ms); a shared store skips an unknown charge retainMs older than now. */
+  at: number;
+  /** When the reservation was admitted (its `invoke.admit` entry; epoch ms), for the periods of an id without them. */
+  reserved_at?: number;
+  experiment_id?: string;
+  simulation?: boolean;
+}
+
+/** A reservation admitted and not charged (an `invoke.admit` entry with no `invoke` after it), for quota.restore. */
+export interface RestoreOpen {
+  kind: 'open';
+  id: string;
+  tenant_id: string;
+  /** The amount reserved, USD (the id's, when it carries one). */
+  usd: number;
+  /** When it was admitted (epoch ms): its periods when the id does not carry them. */
+  at: number;
+  /** When it expires (epoch ms): held again until then, nothing once passed. */
+  expires_at: number;
+  experiment_id?: string;
+  simulation?: boolean;
+}
+
+export type RestoreRecord = RestoreCharge | RestoreOpen;
+
+/** How many records quota.restore applied, and how. */
+export interface RestoreReport {
+  /** Charges the store had never seen, charged to their reservation's periods. */
+  charged: number;
+  /** Charges of reservations the store still held, open or expired: settled now, as settle() would. */
+  settled: number;
+  /** Records the store had applied already (settled, released or held): nothing changed. */
+  duplicate: number;
+  /**
+   * Records the store cannot tell it applied, left alone rather than risk counting twice: a charge it never
+   * saw written retainMs or more before now on a shared store, an open record whose id carries no record
+   * on Redis, an id of this very quota that the memory store no longer remembers.
+   */
+  skipped: number;
+  /** Open reservations held again until their expiry. */
+  held: number;
+  /** Open reservations already expired: nothing to hold. */
+  expired: number;
+  /** Records of tenants without an envelope: nothing changed. */
+  unknown_tenant: number;
+}
+
 /** Events a quota emits to `on()` listeners: its own, and those of its cost defense. */
 export type QuotaEvent =
   | { type: 'overrun'; tenant_id: string; id: string; at: number; reserved_usd: number; charged_usd: number; froze: boolean }
@@ -98,6 +157,20 @@ export interface Quota {
   freeze(tenant_id: string, reason: string): Promise<void>;
   unfreeze(tenant_id: string): Promise<void>;
   on(listener: (e: QuotaEvent) => void): () => void;
+  /**
+   * Rebuilds usage from the host's log at start (docs/architecture.md, "@tenantry/quota"): each record is
+   * applied exactly once, so caps stay caps across restarts. A charge the store knows as closed is a
+   * duplicate; one it holds (open, or expired and still remembered) is settled now; one it never saw is
+   * charged to its reservation's periods — on memoryStore() that is every charge after a restart — except
+   * that a shared store (Redis) skips one written retainMs or more before now, which it may have charged
+   * and forgotten. An open record expiring after now is held again under its id until then (unless the
+   * store knows the id); an expired one does nothing. Never a denial: a restore may leave a tenant above a
+   * cap, and then reserve denies. Records of tenants without an envelope are counted and skipped. Every
+   * record is checked before any is applied; restoring the same records again changes nothing.
+   * @throws QuotaError INVALID_ARGUMENT / INVALID_AMOUNT / INVALID_TENANT_ID naming the record's field
+   *   (`records[3].usd`); STORE_UNAVAILABLE (some records may have been applied: retry, it is idempotent).
+   */
+  restore(records: Iterable<RestoreRecord>): Promise<RestoreReport>;
   /**
    * Differential-privacy ε budgets in the store (shared by every node on Redis), as EpsilonLedger keeps them
    * in one process: the tenant's total (no key) or a dataset key's; a spend must fit every budget covering

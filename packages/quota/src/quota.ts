@@ -10,6 +10,8 @@
 // Fail closed (docs/architecture.md, "Rules every package keeps"): a store that cannot be reached denies
 // with STORE_UNAVAILABLE, unless the fail-open allowance (fail-open.ts) covers the reservation.
 //
+// Usage is rebuilt from the host's log at start with restore() (restore.ts), exactly once per record.
+//
 // Freezes the quota decides itself (an overrun with freezeOnOverrun; the cost limiter, defense-actions.ts)
 // are control events, durable through options.control before they apply (auto-freeze.ts). A store never
 // freezes inside a settle: the settlement lands, then the freeze follows through the sink and setFrozen.
@@ -24,8 +26,11 @@ import { invalidArgument, QuotaError, reach, storeUnavailable } from './errors.j
 import { FailOpenAllowance } from './fail-open.js';
 import { chargeToMicros, MICROS_PER_USD } from './money.js';
 import { checkQuotaOptions, type CheckedQuotaOptions, type QuotaOptions } from './quota-options.js';
-import type { PeriodUsage, Quota, QuotaEvent, ReleaseResult, ReserveRequest, ReserveResult, SettleResult, Usage } from './quota-types.js';
+import type {
+  PeriodUsage, Quota, QuotaEvent, ReleaseResult, ReserveRequest, ReserveResult, RestoreRecord, RestoreReport, SettleResult, Usage,
+} from './quota-types.js';
 import { checkName, checkRequest, parseReservationId, reservationId, withPeriods, type TenantCache } from './reservation.js';
+import { applyRestore, checkRestoreRecords } from './restore.js';
 import type { Amounts, DenyReason, EpsilonOp, QuotaStore, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp, SettleOutcome } from './store.js';
 
 type Settled = Extract<SettleOutcome, { status: 'settled' }>;
@@ -345,6 +350,11 @@ class QuotaImpl implements Quota {
     const { tenantId, serial } = parseReservationId(id, this.#byEnc);
     const out = store.release({ id, serial, tenantId, now: this.#now(), retainMs: this.#o.retainMs }) as ReleaseOutcome;
     return { status: out.status, tenant_id: tenantId };
+  }
+
+  async restore(records: Iterable<RestoreRecord>): Promise<RestoreReport> {
+    const checked = checkRestoreRecords(records, this.#byEnc);
+    return applyRestore(checked, { store: this.store, now: this.#now(), retainMs: this.#o.retainMs, node: this.#node });
   }
 
   async startExperiment(tenant_id: string, experiment_id: string) {

@@ -16,7 +16,11 @@
 //   members of one sorted set, whose score says their state (bands of B = 2^44 ms, far above any epoch ms):
 //     [0, B)       open, score = expiresAt
 //     [-B, 0)      expired: its amount has returned, a late settle still charges it; score = forgetAt - B
-//     [-3B, -B)    settled or released (a repeat is a duplicate); score = expiresAt - 2B or forgetAt - 3B
+//     [-2B, -B)    settled or released while open (a repeat is a duplicate); score = expiresAt - 2B,
+//                  forgotten retainMs after expiresAt
+//     [-3B, -2B)   settled or released after it expired; score = forgetAt - 3B, where forgetAt is at least
+//                  retainMs after the close (so every closed id is remembered retainMs after its close:
+//                  restore relies on it, store.ts)
 //   reserve is one ZADD; settle and release are one ZADD XX INCR -2B, whose answer (the new score) tells
 //   the old state and closes the reservation in the same step (a duplicate is put back); a forged id
 //   matches no member and changes nothing;
@@ -172,9 +176,11 @@ local function sweep(s, now, retain)
     incr(s, 'open', -#due)
     redis.call('ZADD', s.open, 'XX', unpack(late))
   end
-  -- Forget expired ids past retention, and closed ones retainMs after their TTL would have ended.
+  -- Forget expired ids past retention, ids closed while open retainMs after their TTL would have ended,
+  -- and ids closed late at their forgetAt (file comment).
   redis.call('ZREMRANGEBYSCORE', s.open, -B, now - B)
-  redis.call('ZREMRANGEBYSCORE', s.open, '-inf', now - retain - 2 * B)
+  redis.call('ZREMRANGEBYSCORE', s.open, -2 * B, now - retain - 2 * B)
+  redis.call('ZREMRANGEBYSCORE', s.open, '-inf', now - 3 * B)
   -- Every rate key idle at the caller's now: drop them all (file comment).
   local gmax = s.vals['gmax']
   if gmax and gmax <= now then
@@ -286,8 +292,79 @@ end
  *   settle   ["S", g, id, micros, now, retain, fallback 0|1]   (fallback: charge even if the store never saw the id)
  *            -> "S:<reserved>:<late 0|1>:<frozen 0|1>" | "D" | "U"   (frozen: the tenant was frozen; a settle never freezes)
  *   release  ["L", g, id, now, retain] -> "L:<reserved>" | "D" | "U"
+ *   restore  ["T", g, id, "C" charge | "O" open, micros, now, retain, sim 0|1, day, month, experiment, at, expiresAt]
+ *            -> "C" charged | "S" settled | "D" duplicate | "K" skipped | "H" held | "N" no envelope (store.ts, RestoreOp)
  */
 export const BATCH_LUA = COMMON + `
+-- Settles (kind 'S') or releases ('L') reservation id of group g: one step reads the old state and closes
+-- the reservation (file comment). fallback: charge it even if the store never saw it.
+local function close(kind, g, id, micros, now, retain, fallback)
+  local r, sim, day, month, exp = record(id)
+  if not r then return 'U' end
+  local s = G[g] or group(g, sim, day, month, exp)
+  local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
+  loadAccounts(s, p, x)
+  local state
+  local moved = redis.call('ZADD', s.open, 'XX', 'INCR', -2 * B, id)
+  local old = moved and tonumber(moved) + 2 * B
+  if old and old >= 0 then
+    state = 0
+    add(s, p, x, 2, -r)
+    set(s, 'open', s.vals['open'] - 1)
+  elseif old and old >= -B then
+    state = 1
+    -- Closed late: remembered retainMs after this close, not only after its expiry (file comment).
+    if old + B < now + retain then redis.call('ZADD', s.open, 'XX', now + retain - 3 * B, id) end
+  elseif old then
+    redis.call('ZADD', s.open, 'XX', old, id)
+    return 'D'
+  elseif fallback then
+    state = 0
+    redis.call('ZADD', s.open, now - 2 * B, id)
+  else
+    return 'U'
+  end
+  -- Releasing an expired reservation only closes it: its amount has already returned.
+  if kind == 'L' then return 'L:' .. string.format('%d', r) end
+  add(s, p, x, 1, micros)
+  local frozen = 0
+  if s.frozen then frozen = 1 end
+  return 'S:' .. string.format('%d', r) .. ':' .. state .. ':' .. frozen
+end
+
+-- Applies one record of a log (store.ts, RestoreOp): never a denial.
+local function restore(g, id, what, micros, now, retain, sim, day, month, exp, at, expiresAt)
+  local s = G[g] or group(g, sim, day, month, exp)
+  if not s.tz then return 'N' end
+  sweep(s, now, retain)
+  local known = redis.call('ZSCORE', s.open, id)
+  if what == 'O' then
+    if known then return 'D' end
+    -- The sweep finds a reservation's accounts in its id: one without its record cannot be held here.
+    if not record(id) then return 'K' end
+  elseif known then
+    -- Open or expired: settled now; closed: a duplicate (an id without its record is only ever closed).
+    local res = close('S', g, id, micros, now, retain, false)
+    if res == 'U' then return 'D' end
+    return string.sub(res, 1, 1)
+  elseif at <= now - retain then
+    -- Older than this store's memory of closed ids: it may have charged it and forgotten it.
+    return 'K'
+  end
+  local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
+  loadAccounts(s, p, x)
+  if what == 'O' then
+    add(s, p, x, 2, micros)
+    set(s, 'open', s.vals['open'] + 1)
+    redis.call('ZADD', s.open, expiresAt, id)
+    if expiresAt < s.vals['sweepAt'] then set(s, 'sweepAt', expiresAt) end
+    return 'H'
+  end
+  add(s, p, x, 1, micros)
+  redis.call('ZADD', s.open, now - 2 * B, id)
+  return 'C'
+end
+
 local ops = cjson.decode(ARGV[1])
 local out = {}
 for k = 1, #ops do
@@ -367,51 +444,12 @@ for k = 1, #ops do
       if expiresAt < s.vals['sweepAt'] then set(s, 'sweepAt', expiresAt) end
       result = 1
     end
-  elseif kind == 'S' or kind == 'L' then
-    local id, micros, now, retain, fallback
-    if kind == 'S' then
-      id, micros, now, retain, fallback = op[3], op[4], op[5], op[6], op[7] == 1
-    else
-      id, now, retain = op[3], op[4], op[5]
-    end
-    local r, sim, day, month, exp = record(id)
-    if not r then
-      result = 'U'
-    else
-      local s = G[g] or group(g, sim, day, month, exp)
-      local p, x = periodFields(s, sim, day, month), exp ~= '' and expFields(s, exp) or nil
-      loadAccounts(s, p, x)
-      -- One step reads the old state and closes the reservation (file comment).
-      local state
-      local moved = redis.call('ZADD', s.open, 'XX', 'INCR', -2 * B, id)
-      local old = moved and tonumber(moved) + 2 * B
-      if old and old >= 0 then
-        state = 0
-        add(s, p, x, 2, -r)
-        set(s, 'open', s.vals['open'] - 1)
-      elseif old and old >= -B then
-        state = 1
-      elseif old then
-        redis.call('ZADD', s.open, 'XX', old, id)
-        result = 'D'
-      elseif fallback then
-        state = 0
-        redis.call('ZADD', s.open, now - 2 * B, id)
-      else
-        result = 'U'
-      end
-      if state then
-        if kind == 'L' then
-          -- Releasing an expired reservation only closes it: its amount has already returned.
-          result = 'L:' .. string.format('%d', r)
-        else
-          add(s, p, x, 1, micros)
-          local frozen = 0
-          if s.frozen then frozen = 1 end
-          result = 'S:' .. string.format('%d', r) .. ':' .. state .. ':' .. frozen
-        end
-      end
-    end
+  elseif kind == 'S' then
+    result = close('S', g, op[3], op[4], op[5], op[6], op[7] == 1)
+  elseif kind == 'L' then
+    result = close('L', g, op[3], 0, op[4], op[5], false)
+  elseif kind == 'T' then
+    result = restore(g, op[3], op[4], op[5], op[6], op[7], op[8] == 1, op[9], op[10], op[11], op[12], op[13])
   else
     return redis.error_reply('tenantry: unknown operation ' .. tostring(kind))
   end

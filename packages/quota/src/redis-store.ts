@@ -19,8 +19,8 @@ import type { CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
 import { BATCH_LUA, EPSILON_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
 import type {
-  EpsilonOp, EpsilonOutcome, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, SettleOp,
-  SettleOutcome, UsageOp, DenyReason,
+  EpsilonOp, EpsilonOutcome, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, RestoreOp,
+  RestoreOutcome, SettleOp, SettleOutcome, UsageOp, DenyReason,
 } from './store.js';
 
 export interface RedisStoreOptions {
@@ -35,6 +35,10 @@ export interface RedisStoreOptions {
 export type RedisConnection = { url: string } | { client: Redis };
 
 const KEY_NAMES = ['h', 'run', 'ids', 'g'] as const;
+/** The batch script's answers to a restore operation (redis-lua.ts). */
+const RESTORED: Readonly<Record<string, RestoreOutcome>> = {
+  C: 'charged', S: 'settled', D: 'duplicate', K: 'skipped', H: 'held', N: 'unknown_tenant',
+};
 const ENVELOPE_FIELDS = ['tz', 'd', 'm', 'x', 'p', 'pct', 's'] as const;
 
 interface Pending {
@@ -242,6 +246,16 @@ class RedisStore implements QuotaStore {
     if (res === 'D') return { status: 'duplicate' };
     if (res === 'U') return { status: 'unknown' };
     return { status: 'released', reservedMicros: Number(res.slice(2)) };
+  }
+
+  async restore(op: RestoreOp): Promise<RestoreOutcome> {
+    const res = (await this.#enqueue(op.tenantId, [
+      'T', 0, op.id, op.kind === 'charge' ? 'C' : 'O', op.micros, op.now, op.retainMs, op.simulation ? 1 : 0, op.day, op.month,
+      op.experimentId ?? '', op.at, op.expiresAt,
+    ])) as string;
+    const outcome = RESTORED[res];
+    if (outcome === undefined) throw new Error(`unexpected answer to a restore from the batch script: ${String(res)}`);
+    return outcome;
   }
 
   async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {

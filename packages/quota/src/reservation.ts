@@ -5,7 +5,8 @@
 // An id is "<node>.<serial>.<tenant>": a random node tag per quota, a serial number unique within the
 // quota (the memory store's compact key for closed ids) and the URI-encoded tenant id, so that settle and
 // release find the tenant without a lookup. A store with `recordInId` (redisStore) gets the reservation's
-// record appended, "|<micros>|<0|1 simulation>|<day>|<month>|<experiment>", and settles from the id alone.
+// record appended, "|<micros>|<0|1 simulation>|<day>|<month>|<experiment>", and settles from the id alone;
+// restore (restore.ts) reads the record back (reservationRecord), whatever the store it restores into.
 import { DOMAINS, isDomain, isObject } from '@tenantry/core';
 import type { CalendarPeriod } from './calendar.js';
 import { checkTenantId } from './envelope.js';
@@ -98,23 +99,48 @@ export function withPeriods(op: ReserveOp, id: string, c: TenantCache): ReserveO
 
 /**
  * The tenant and serial of a reservation id; `byEnc` maps the encoded ids of loaded tenants to their ids.
- * @throws QuotaError INVALID_ARGUMENT naming `id` for anything reserve() did not return.
+ * @throws QuotaError INVALID_ARGUMENT naming `field` (default `id`) for anything reserve() did not return.
  */
-export function parseReservationId(id: unknown, byEnc: ReadonlyMap<string, string>): { tenantId: string; serial: number } {
-  if (typeof id !== 'string' || id.length > 4096) throw invalidArgument('id', 'must be a reservation id returned by reserve()');
+export function parseReservationId(id: unknown, byEnc: ReadonlyMap<string, string>, field = 'id'): { tenantId: string; serial: number } {
+  if (typeof id !== 'string' || id.length > 4096) throw invalidArgument(field, 'must be a reservation id returned by reserve()');
   const i = id.indexOf('.');
   const j = i < 0 ? -1 : id.indexOf('.', i + 1);
   const serial = j < 0 || j === i + 1 ? Number.NaN : Number(id.slice(i + 1, j));
-  if (!Number.isSafeInteger(serial)) throw invalidArgument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
+  if (!Number.isSafeInteger(serial)) throw invalidArgument(field, `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
   const bar = id.indexOf('|', j + 1);
   const enc = bar < 0 ? id.slice(j + 1) : id.slice(j + 1, bar);
   let tenantId = byEnc.get(enc);
   if (tenantId === undefined) {
     try {
-      tenantId = checkTenantId(decodeURIComponent(enc), 'id');
+      tenantId = checkTenantId(decodeURIComponent(enc), field);
     } catch {
-      throw invalidArgument('id', `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
+      throw invalidArgument(field, `is not a reservation id: ${JSON.stringify(id.slice(0, 80))}`);
     }
   }
   return { tenantId, serial };
+}
+
+/** The record a reservation id carries (file comment). */
+export interface IdRecord {
+  micros: number;
+  simulation: boolean;
+  day: string;
+  month: string;
+  experimentId: string | null;
+}
+
+const ID_RECORD = /^\|(0|[1-9][0-9]{0,15})\|([01])\|([0-9]{4}-[0-9]{2}-[0-9]{2})\|([0-9]{4}-[0-9]{2})\|([^]*)$/;
+
+/**
+ * The record carried by reservation id `id` (one parseReservationId accepted), or null when it carries none
+ * (a memoryStore id).
+ * @throws QuotaError INVALID_ARGUMENT naming `field` for a record reserve() cannot have written.
+ */
+export function reservationRecord(id: string, field: string): IdRecord | null {
+  const bar = id.indexOf('|');
+  if (bar < 0) return null;
+  const m = ID_RECORD.exec(id.slice(bar));
+  const micros = m === null ? Number.NaN : Number(m[1]);
+  if (m === null || !Number.isSafeInteger(micros)) throw invalidArgument(field, `carries a malformed reservation record: ${JSON.stringify(id.slice(0, 120))}`);
+  return { micros, simulation: m[2] === '1', day: m[3]!, month: m[4]!, experimentId: m[5] === '' ? null : checkName(m[5], field) };
 }

@@ -21,6 +21,10 @@
 //   operation, or by usage()). It is kept `retainMs` longer, so that a late settle still charges.
 // - settle / release take effect once per id; a repeat answers `duplicate` while the closed reservation is
 //   remembered (`retainMs`), then `unknown`.
+// - Restore (quota.restore, restore.ts) applies a record of the host's log exactly once (RestoreOp below):
+//   a charge the store knows as closed is a duplicate, one it knows as open or expired is settled (as
+//   settle would, late), one it never saw is charged to the periods the op names; an open record it does
+//   not know is held again until its own expiry. Never a denial: restoring is accounting, not admission.
 // - Prod traffic: a sliding window of the tenant's PROD requests (not simulation), estimated from two fixed
 //   buckets (the current and the previous window, the latter weighted by the part of it still inside the
 //   sliding window). An experiment's PROD request is admitted when (experiment requests + 1) × 100 ≤
@@ -123,6 +127,41 @@ export interface ReleaseOp {
 
 export type ReleaseOutcome = { status: 'released'; reservedMicros: number } | { status: 'duplicate' | 'unknown' };
 
+/**
+ * One record of quota.restore (restore.ts), checked, with the periods it counts against: those its id
+ * carries, or else those of its reservation time in the tenant's zone.
+ */
+export interface RestoreOp {
+  /** 'charge': an amount the host charged; 'open': a reservation admitted and not charged, to hold again. */
+  kind: 'charge' | 'open';
+  id: string;
+  serial: number;
+  tenantId: string;
+  /** charge: the amount charged; open: the amount held. */
+  micros: number;
+  day: string;
+  month: string;
+  simulation: boolean;
+  experimentId: string | null;
+  /**
+   * charge: when the host wrote it (epoch ms). A shared store skips a charge it never saw whose `at` is
+   * `retainMs` or more before `now`: it may be one it charged and has since forgotten.
+   */
+  at: number;
+  /** open: when the hold expires (after `now`); charge: 0. */
+  expiresAt: number;
+  now: number;
+  retainMs: number;
+  /**
+   * The id was made by the quota restoring it. The memory store remembers closed ids of its quota by serial
+   * alone, so it can answer for them only then; restored ids (made before a restart) it remembers by id.
+   */
+  own: boolean;
+}
+
+/** What restore did with one record (RestoreReport counts them). */
+export type RestoreOutcome = 'charged' | 'settled' | 'duplicate' | 'skipped' | 'held' | 'unknown_tenant';
+
 export type ExperimentOutcome = { ok: true; started: boolean } | { ok: false; reason: 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' };
 
 /** Spent and held micros of one period or experiment. */
@@ -184,6 +223,8 @@ export interface QuotaStore {
   reserve(op: ReserveOp): ReserveOutcome | Promise<ReserveOutcome>;
   settle(op: SettleOp): SettleOutcome | Promise<SettleOutcome>;
   release(op: ReleaseOp): ReleaseOutcome | Promise<ReleaseOutcome>;
+  /** Applies one record of the host's log, exactly once (file comment; RestoreOp). */
+  restore(op: RestoreOp): Promise<RestoreOutcome>;
   startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome>;
   /** Ends a running experiment; false when it was not running. */
   endExperiment(tenantId: string, experimentId: string): Promise<boolean>;

@@ -10,14 +10,19 @@
 // built-in mock model, default 0), MOCK_COST_RATIO (what a call costs as a fraction of its estimate, default 0.8;
 // above 1 every call overruns its reservation, which freezes the tenant), DEFENSE_TICK_MS (how often the
 // cost defense runs, default 10000), COST_LIMITER_FREEZE_MS (the derivative limiter freezes a tenant whose
-// budget would run out within this many ms at its current rate; default: off).
+// budget would run out within this many ms at its current rate; default: off), HEADERS_TIMEOUT_MS (a request's
+// headers must arrive within this many ms, default 10000) and REQUEST_TIMEOUT_MS (the whole request, body
+// included, default 30000; not less than HEADERS_TIMEOUT_MS): past either, 408 { code: "REQUEST_TIMEOUT" }
+// and the connection is closed.
 // SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { AuditLedger, generateNoteKey } from '@tenantry/audit';
-import { ControlLog, Gateway, isGatewayError, mockModel, tenantryRoutes } from '@tenantry/gateway';
+import { AuditLedger, generateNoteKey, isAuditError } from '@tenantry/audit';
+import { MAX_TENANT_ID_BYTES } from '@tenantry/core';
+import { clientError, ControlLog, Gateway, isGatewayError, mockModel, tenantryRoutes } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
 
@@ -31,6 +36,8 @@ const latencyMs = env.MOCK_LATENCY_MS === undefined ? 0 : Number(env.MOCK_LATENC
 const costRatio = env.MOCK_COST_RATIO === undefined ? 0.8 : Number(env.MOCK_COST_RATIO);
 const tickMs = env.DEFENSE_TICK_MS === undefined ? 10_000 : Number(env.DEFENSE_TICK_MS);
 const freezeWithinMs = env.COST_LIMITER_FREEZE_MS === undefined ? undefined : Number(env.COST_LIMITER_FREEZE_MS);
+const headersTimeoutMs = env.HEADERS_TIMEOUT_MS === undefined ? 10_000 : Number(env.HEADERS_TIMEOUT_MS);
+const requestTimeoutMs = env.REQUEST_TIMEOUT_MS === undefined ? 30_000 : Number(env.REQUEST_TIMEOUT_MS);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
   process.exit(2);
@@ -52,6 +59,15 @@ if (freezeWithinMs !== undefined && (!Number.isInteger(freezeWithinMs) || freeze
   process.exit(2);
 }
 
+if (!Number.isInteger(headersTimeoutMs) || headersTimeoutMs < 100 || headersTimeoutMs > 600_000) {
+  console.error(`HEADERS_TIMEOUT_MS must be an integer from 100 to 600000, got ${JSON.stringify(env.HEADERS_TIMEOUT_MS)}`);
+  process.exit(2);
+}
+if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < headersTimeoutMs || requestTimeoutMs > 600_000) {
+  console.error(`REQUEST_TIMEOUT_MS must be an integer from HEADERS_TIMEOUT_MS (${headersTimeoutMs}) to 600000, got ${JSON.stringify(env.REQUEST_TIMEOUT_MS)}`);
+  process.exit(2);
+}
+
 /** The node's note signer key: made on first start, kept in the data directory (mode 0600). */
 async function signerKey() {
   const file = join(dataDir, 'node-signer.key');
@@ -68,7 +84,32 @@ async function signerKey() {
 
 await mkdir(dataDir, { recursive: true });
 const tenants = JSON.parse(await readFile(configFile, 'utf8'));
-const ledger = await AuditLedger.open(join(dataDir, 'audit'), { signerKey: await signerKey() });
+/** Opens the ledger; a damaged key or checkpoint file stops the start with what is wrong and where (fail closed). */
+async function openLedger() {
+  let key;
+  try {
+    key = await signerKey();
+    return await AuditLedger.open(join(dataDir, 'audit'), { signerKey: key });
+  } catch (e) {
+    if (!isAuditError(e)) throw e;
+    const where = key === undefined || e.code === 'INVALID_KEY' ? join(dataDir, 'node-signer.key') : join(dataDir, 'audit');
+    console.error(`not starting: ${where}: ${e.message} (${e.code}). Check it with \`tenantry-audit verify ${join(dataDir, 'audit')}\`; ` +
+      'the tenant chains are the record: a damaged node-checkpoints.log can be moved aside (the node signs a new checkpoint from the chains), a damaged node-signer.key restored from a backup.');
+    process.exit(3);
+  }
+}
+
+const ledger = await openLedger();
+// What opening the ledger found: torn tails (an append cut by a crash, never acknowledged) are cut; a
+// damaged tenant chain makes that tenant read-only (503 TENANT_LOG_CORRUPT) while every other tenant goes on.
+{
+  const report = ledger.log.openReport;
+  console.log(`tenantry audit ledger ${join(dataDir, 'audit')}: ${report.tenants} chains, ${report.entries} entries verified`);
+  for (const t of report.tornTails) console.log(`  torn tail cut: ${JSON.stringify(t)}`);
+  for (const c of report.corruptions) {
+    console.error(`  DAMAGED chain of tenant ${JSON.stringify(c.tenantId)}: ${c.kind} at entry ${c.index}, byte ${c.offset}; the tenant is read-only until repaired (tenantry-audit verify ${join(dataDir, 'audit')})`);
+  }
+}
 // Control events (lockdowns, freezes, admin changes, the mode) go to the ledger's control-plane chain; the
 // quota writes its own freezes there (a settlement above its reservation, the cost limiter) before they apply.
 const control = new ControlLog(ledger);
@@ -90,13 +131,76 @@ try {
     await ledger.close();
     process.exit(2);
   }
+  // A damaged or unreadable control-plane chain: starting would restore less than was in force.
+  if (isGatewayError(e) && (e.code === 'CONTROL_LOG_CORRUPT' || e.code === 'CONTROL_LOG_INVALID')) {
+    console.error(`not starting: ${e.message} (${e.code})`);
+    await ledger.close();
+    process.exit(3);
+  }
   throw e;
 }
 const r = gateway.restored;
 
 console.log(`tenantry control state restored from ${r.events} control events: mode ${r.mode}, ${r.locked} locked, ${r.frozen} frozen, ${r.envelopes} run-time envelopes`);
+{
+  const u = gateway.usage;
+  console.log(`tenantry quota usage rebuilt from ${u.entries} audit entries: ${u.charges} charges, ${u.open} open reservations (${JSON.stringify(u.quota)})`);
+}
 
-const app = Fastify({ logger: false });
+// Every answer is JSON { code, message } (`field` when one is at fault), the server's own included: the
+// tenantry plugin answers its routes and clientError (@tenantry/gateway) names the rest — no such route (404),
+// a path the router refuses (a bad %-escape 400, a parameter longer than a tenant id can be 414), what Node's
+// HTTP parser refuses before there is a request to reply to (a malformed request line or header 400, headers
+// too large 431, a request not received in time 408: written on the socket, which is then closed), and what
+// Node would otherwise answer with an empty body or not at all (no Host 400, an Expect other than
+// 100-continue 417, CONNECT 405).
+const INTERNAL = { status: 500, code: 'INTERNAL', message: 'internal error' };
+const MALFORMED = { status: 400, code: 'INVALID_REQUEST', message: 'malformed HTTP/1.1 request' };
+const answerBody = (c) => (c.field === undefined ? { code: c.code, message: c.message } : { code: c.code, message: c.message, field: c.field });
+const refuse = (reply, c) => reply.code(c.status).send(answerBody(c));
+function answerOnSocket(socket, c) {
+  const text = JSON.stringify(answerBody(c));
+  socket.write(`HTTP/1.1 ${c.status} ${STATUS_CODES[c.status]}\r\ncontent-type: application/json; charset=utf-8\r\n`
+    + `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  socket.destroy();
+}
+function onClientError(e, socket) {
+  if (e.code === 'ECONNRESET' || socket.destroyed) return; // the client is gone
+  // Only while no response has begun on this socket, as Node's own answer does (http server, socketOnError).
+  if (socket.writable && socket._httpMessage?.headersSent !== true) answerOnSocket(socket, clientError(e) ?? MALFORMED);
+  else socket.destroy();
+}
+const app = Fastify({
+  logger: false,
+  // Fastify sets the server's requestTimeout from its own option (default 0: none, and a body that never
+  // comes holds the connection for ever).
+  requestTimeout: requestTimeoutMs,
+  http: {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: headersTimeoutMs,
+    // How often Node looks for requests past their time (default 30 s, which would make 10 s up to 40).
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
+    requireHostHeader: false, // checked in onRequest below, with a body
+  },
+  // A path parameter is a tenant id (at most MAX_TENANT_ID_BYTES UTF-8 bytes, so at most as many UTF-16
+  // units, which is what the router counts after decoding) or an audit index (at most 15 digits).
+  routerOptions: { maxParamLength: MAX_TENANT_ID_BYTES },
+  frameworkErrors: (e, _req, reply) => refuse(reply, clientError(e) ?? INTERNAL),
+  clientErrorHandler: onClientError,
+});
+// CONNECT: Node hands over the socket (and without this listener closes it unanswered).
+app.server.on('connect', (_req, socket) => answerOnSocket(socket, { status: 405, code: 'METHOD_NOT_ALLOWED', message: 'this server is no proxy: CONNECT is not served', field: 'method' }));
+app.server.on('checkExpectation', (_req, res) => {
+  res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+  res.end(JSON.stringify({ code: 'EXPECTATION_FAILED', message: 'the only expectation this server meets is 100-continue', field: 'expect' }));
+});
+app.addHook('onRequest', async (req, reply) => {
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+  if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+    return refuse(reply, { status: 400, code: 'INVALID_REQUEST', message: 'an HTTP/1.1 request must have a Host header', field: 'host' });
+  }
+});
+app.setErrorHandler((e, _req, reply) => refuse(reply, clientError(e) ?? INTERNAL));
 app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
 await app.register(tenantryRoutes, { gateway });
 const address = await app.listen({ port, host });
@@ -105,7 +209,12 @@ let closing = false;
 async function shutdown(signal) {
   if (closing) return;
   closing = true;
-  await app.close(); // stops accepting, waits for the requests in flight
+  // Stops accepting and waits for the requests in flight. A keep-alive connection becomes idle only once
+  // its request is answered, after close() began: close those as they go idle, rather than waiting for the
+  // clients' keep-alive timeout.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+  await app.close();
+  clearInterval(reaper);
   await gateway.close(); // the audit log's last appends are on disk
   policy.close();
   console.log(`${signal}: closed`);

@@ -34,7 +34,7 @@ it('the README curl examples answer as the README says', async () => {
     const run = (cmd: string): Record<string, unknown> => JSON.parse(execFileSync('bash', ['-c', cmd], { encoding: 'utf8' }));
     expect(run(commands[0]!)).toMatchObject({ status: 'ok' });
     const invoked = run(commands[1]!);
-    expect(invoked).toMatchObject({ receipt: { tenant_id: 'acme', index: 0 }, charged_usd: 0.4 });
+    expect(invoked).toMatchObject({ receipt: { tenant_id: 'acme', index: 1 }, charged_usd: 0.4 });
     expect(run(commands[2]!)).toMatchObject({ code: 'POLICY_DENIED', reasons: ['CROSS_TENANT', 'REGION'] });
     const entry = run(commands[3]!);
     expect((entry.receipt as Receipt).leaf_hash).toBe((invoked.receipt as { leaf_hash: string }).leaf_hash);

@@ -37,7 +37,8 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     const r = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.5 });
     expect(r.status).toBe(200);
     const receipt = r.body.receipt as { tenant_id: string; index: number; leaf_hash: string };
-    expect(receipt).toMatchObject({ tenant_id: 'acme', index: 0 });
+    // Entry 0 is the call's admission (its reservation, written before the call); entry 1 its charge.
+    expect(receipt).toMatchObject({ tenant_id: 'acme', index: 1 });
     expect(r.body.charged_usd).toBe(0.4);
     const e = await call(server.url, 'GET', `/v1/tenants/acme/audit/${receipt.index}`, ACME);
     expect(e.status).toBe(200);
@@ -62,9 +63,9 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     // The other tenant is untouched, and cannot read the offender's log.
     expect((await invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.1 })).status).toBe(200);
     expect((await call(server.url, 'GET', '/v1/tenants/acme/audit/0', GLOBEX)).status).toBe(403);
-    // Both denials are in acme's audit log.
+    // Both denials are in acme's audit log, after the first call's admission and charge.
     const kinds = [];
-    for (let i = 1; i <= 2; i++) kinds.push(((await call(server.url, 'GET', `/v1/tenants/acme/audit/${i}`, ACME)).body.entry as { kind: string }).kind);
+    for (let i = 2; i <= 3; i++) kinds.push(((await call(server.url, 'GET', `/v1/tenants/acme/audit/${i}`, ACME)).body.entry as { kind: string }).kind);
     expect(kinds).toEqual(['policy.deny', 'policy.deny']);
     expect((await call(server.url, 'POST', '/v1/admin/tenants/acme/unlock', ACME, { by: 'me', reason: 'x' })).status).toBe(403);
     expect((await call(server.url, 'POST', '/v1/admin/tenants/acme/unlock', ADMIN, { by: 'oncall', reason: 'INC-7 reviewed' })).status).toBe(200);
@@ -169,7 +170,7 @@ describe.each([{ quota: 'memory' }, { quota: 'redis' }])('reference server, quot
     expect(after.body.entry).toEqual(before.body.entry);
     expect(verifyReceipt(before.body.receipt as Receipt, after.body.verifier_keys as string[])).toBe(true);
     const next = await invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.2 });
-    expect((next.body.receipt as { index: number }).index).toBe(lastIndex + 1);
+    expect((next.body.receipt as { index: number }).index).toBe(lastIndex + 2);
     const last = await call(server.url, 'GET', `/v1/tenants/acme/audit/${lastIndex}`, ACME);
     expect((last.body.receipt as Receipt).leaf_hash).toBe((again.body.receipt as { leaf_hash: string }).leaf_hash);
     expect(verifyReceipt(last.body.receipt as Receipt, last.body.verifier_keys as string[])).toBe(true);

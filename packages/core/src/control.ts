@@ -127,10 +127,21 @@ function invalid(field: string, message: string): CoreError {
   return new CoreError('INVALID_CONTROL_EVENT', `${field} ${message}`, { field });
 }
 
+/**
+ * What is wrong with `v` as a free-text field of a control event (`by`, `reason`, `requested_by`), as the
+ * end of a sentence that starts with the field's name, or undefined when it is fine: a non-empty string of
+ * at most MAX_CONTROL_TEXT characters, well-formed UTF-16 (an audit entry cannot hold a lone surrogate).
+ */
+export function controlTextProblem(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_CONTROL_TEXT) return `must be a non-empty string of at most ${MAX_CONTROL_TEXT} characters`;
+  if (LONE_SURROGATE.test(v)) return 'must be well-formed UTF-16 (it contains a lone surrogate)';
+  return undefined;
+}
+
 function text(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_CONTROL_TEXT) throw invalid(field, `must be a non-empty string of at most ${MAX_CONTROL_TEXT} characters`);
-  if (LONE_SURROGATE.test(v)) throw invalid(field, 'must be well-formed UTF-16 (it contains a lone surrogate)');
-  return v;
+  const problem = controlTextProblem(v);
+  if (problem !== undefined) throw invalid(field, problem);
+  return v as string;
 }
 
 function tenant(v: unknown, field: string): string {

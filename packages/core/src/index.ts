@@ -9,7 +9,7 @@ export {
 export type { Domain, Mode, TenantStatus, Clearance, Layer, Action } from './vocabulary.js';
 export {
   FREEZE_SOURCES, MAX_CONTROL_TEXT, CONTROL_EVENT_TYPES, INITIAL_CONTROL_STATE, checkControlEvent, nextControlState, controlState,
-  controlEventTenant,
+  controlEventTenant, controlTextProblem,
 } from './control.js';
 export type {
   ControlEvent, ControlEventType, ControlSink, ControlState, EnvelopeEvent, FreezeEvent, FreezeSource, LockdownEvent, ModeEvent,

@@ -2,7 +2,7 @@
 // change is a control event, committed through the control plane: durable in the `_control_plane` log
 // before it takes effect, so a restart restores it (docs/architecture.md, "Control state"). The tenant's
 // own log gets an `admin.*` entry too, so a tenant's history shows what was done to it.
-import { isMode, isObject, MODES, type ControlEvent } from '@tenantry/core';
+import { controlTextProblem, isMode, isObject, MODES, type ControlEvent } from '@tenantry/core';
 import type { AppendResult, JsonObject } from '@tenantry/audit';
 import type { PolicyEngine } from '@tenantry/policy';
 import { checkEnvelope, isQuotaError } from '@tenantry/quota';
@@ -17,6 +17,8 @@ export interface AdminDeps {
   policy: PolicyEngine;
   control: ControlPlane;
   audit(tenantId: string, kind: string, payload: JsonObject): Promise<AppendResult>;
+  /** True when the tenant's own chain is damaged (read-only): its `admin.*` copy is then not written. */
+  readOnly(tenantId: string): boolean;
 }
 
 export class AdminRoutes {
@@ -32,8 +34,29 @@ export class AdminRoutes {
     return caller.kind === 'admin' ? null : reply(403, 'FORBIDDEN', 'this needs the admin key');
   }
 
+/** The 400 for a free-text field that a control event or an entry cannot hold; null when it is fine. */
+  #text(v: unknown, field: string): GatewayReply | null {
+    const problem = controlTextProblem(v);
+    return problem === undefined ? null : badRequest(field, problem);
+  }
+
   #known(tenantId: string): TenantRecord | GatewayReply {
     return this.#d.tenants.tenant(tenantId) ?? reply(404, 'NOT_FOUND', `no tenant ${JSON.stringify(tenantId)}`);
+  }
+
+  /**
+   * The tenant's own copy of an admin change. The change itself is already durable in the control-plane
+   * chain (which is what a restart restores), so a tenant chain that is read-only or cannot take the copy
+   * does not undo it; the answer says whether the copy was written.
+   */
+  async #tenantCopy(tenantId: string, kind: string, payload: JsonObject): Promise<boolean> {
+    if (this.#d.readOnly(tenantId)) return false;
+    try {
+      await this.#d.audit(tenantId, kind, payload);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Commits `event`; a log that cannot take it answers 503 and nothing changes. */
@@ -64,8 +87,8 @@ export class AdminRoutes {
     }
     const failed = await this.#commit({ type: 'envelope', tenant_id: tenantId, envelope: body });
     if (failed !== null) return failed;
-    await this.#d.audit(tenantId, 'admin.envelope', { envelope: body as JsonObject });
-    return { status: 200, body: { tenant_id: tenantId, envelope: body } };
+    const copied = await this.#tenantCopy(tenantId, 'admin.envelope', { envelope: body as JsonObject });
+    return { status: 200, body: { tenant_id: tenantId, envelope: body, tenant_log: copied } };
   }
 
   /** POST /v1/admin/tenants/:tenant/freeze and /unfreeze. */
@@ -74,12 +97,15 @@ export class AdminRoutes {
     if (denied !== null) return denied;
     const t = this.#known(tenantId);
     if (!('tenant_id' in t)) return t;
-    const reason = isObject(body) && typeof body.reason === 'string' && body.reason.length > 0 ? body.reason : null;
-    if (frozen && reason === null) return badRequest('reason', 'must be a non-empty string');
-    const failed = await this.#commit(frozen ? { type: 'freeze', tenant_id: tenantId, source: 'admin', reason: reason! } : { type: 'unfreeze', tenant_id: tenantId, by: 'admin' });
+    const reason = isObject(body) && body.reason !== undefined ? body.reason : null;
+    if (frozen || reason !== null) {
+      const bad = this.#text(reason, 'reason');
+      if (bad !== null) return bad;
+    }
+    const failed = await this.#commit(frozen ? { type: 'freeze', tenant_id: tenantId, source: 'admin', reason: reason as string } : { type: 'unfreeze', tenant_id: tenantId, by: 'admin' });
     if (failed !== null) return failed;
-    await this.#d.audit(tenantId, frozen ? 'admin.freeze' : 'admin.unfreeze', { reason });
-    return { status: 200, body: { tenant_id: tenantId, frozen: frozen ? reason : null } };
+    const copied = await this.#tenantCopy(tenantId, frozen ? 'admin.freeze' : 'admin.unfreeze', { reason: reason as string | null });
+    return { status: 200, body: { tenant_id: tenantId, frozen: frozen ? reason : null, tenant_log: copied } };
   }
 
   /** POST /v1/admin/tenants/:tenant/unlock — lifts a policy lockdown. */
@@ -88,14 +114,16 @@ export class AdminRoutes {
     if (denied !== null) return denied;
     const t = this.#known(tenantId);
     if (!('tenant_id' in t)) return t;
-    if (!isObject(body) || typeof body.by !== 'string' || body.by.length === 0) return badRequest('by', 'must be a non-empty string (the body is { by, reason })');
-    if (typeof body.reason !== 'string' || body.reason.length === 0) return badRequest('reason', 'must be a non-empty string (the body is { by, reason })');
+    if (!isObject(body)) return badRequest('body', 'must be { by, reason }');
+    const bad = this.#text(body.by, 'by') ?? this.#text(body.reason, 'reason');
+    if (bad !== null) return bad;
+    if (typeof body.by !== 'string' || typeof body.reason !== 'string') return badRequest('by', 'must be a string');
     const lock = this.#d.policy.lockOf(tenantId);
     if (lock === undefined) return reply(409, 'NOT_LOCKED', `tenant ${tenantId} is not locked`);
     const failed = await this.#commit({ type: 'unlock', tenant_id: tenantId, by: body.by, reason: body.reason });
     if (failed !== null) return failed;
-    await this.#d.audit(tenantId, 'admin.unlock', { by: body.by, reason: body.reason, since: lock.since });
-    return { status: 200, body: { tenant_id: tenantId, unlocked: true } };
+    const copied = await this.#tenantCopy(tenantId, 'admin.unlock', { by: body.by, reason: body.reason, since: lock.since });
+    return { status: 200, body: { tenant_id: tenantId, unlocked: true, tenant_log: copied } };
   }
 
   /**
@@ -108,12 +136,15 @@ export class AdminRoutes {
     if (denied !== null) return denied;
     if (!isObject(body)) return badRequest('body', 'must be { requested_by, target_mode, approvals, reason }');
     const { requested_by: by, target_mode: target, approvals, reason: why } = body;
-    if (typeof by !== 'string' || by.length === 0) return badRequest('requested_by', 'must be a non-empty string');
+    const badBy = this.#text(by, 'requested_by');
+    if (badBy !== null) return badBy;
     if (!isMode(target)) return badRequest('target_mode', `must be one of ${MODES.join(', ')}`);
-    if (typeof why !== 'string' || why.length === 0) return badRequest('reason', 'must be a non-empty string');
-    if (!Array.isArray(approvals) || approvals.some((a) => !isObject(a) || typeof a.principal_id !== 'string' || a.principal_id.length === 0 || typeof a.role !== 'string' || a.role.length === 0)) {
-      return badRequest('approvals', 'must be an array of { principal_id, role } (non-empty strings)');
+    const badWhy = this.#text(why, 'reason');
+    if (badWhy !== null) return badWhy;
+    if (!Array.isArray(approvals) || approvals.length > 64 || approvals.some((a) => !isObject(a) || controlTextProblem(a.principal_id) !== undefined || controlTextProblem(a.role) !== undefined)) {
+      return badRequest('approvals', 'must be an array of at most 64 { principal_id, role } (non-empty, well-formed strings)');
     }
+    if (typeof by !== 'string' || typeof why !== 'string') return badRequest('requested_by', 'must be a string');
     const list = (approvals as Array<{ principal_id: string; role: string }>).map((a) => ({ principal_id: a.principal_id, role: a.role }));
     const from = this.#d.control.mode;
     const decision = this.#d.policy.decide({

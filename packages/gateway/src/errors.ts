@@ -10,7 +10,9 @@ export type GatewayErrorCode =
   /** A control event could not be made durable in the control-plane log. */
   | 'CONTROL_LOG_UNAVAILABLE'
   /** An entry of the control-plane log is not a control event (the log is readable but its content is not). */
-  | 'CONTROL_LOG_INVALID';
+  | 'CONTROL_LOG_INVALID'
+  /** The control-plane chain is damaged (a flipped byte, a bad record): the gateway does not start on it. */
+  | 'CONTROL_LOG_CORRUPT';
 
 /** The one error class of the package; `field` names the option or tenants-file field at fault. */
 export class GatewayError extends TenantryError<GatewayErrorCode> {

@@ -1,7 +1,7 @@
 // The request path, independent of any HTTP framework (fastify.ts and middleware.ts map it to routes;
 // docs/architecture.md, "@tenantry/gateway"). A Gateway composes the parts and owns no rule of its own:
 //
-//   stage.ts, invoke-stages.ts   POST /v1/invoke as stages: policy → reserve → settle → upstream
+//   stage.ts, invoke-stages.ts   POST /v1/invoke as stages: ledger → policy → reserve → settle → upstream
 //   admin.ts                     the admin routes, each a control event
 //   control-log.ts               the `_control_plane` chain of control events
 //   control-plane.ts             control state applied to the policy and the quota, restored at start
@@ -22,11 +22,16 @@ import { defaultStages, type StageDeps } from './invoke-stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { reply, unauthenticated, type GatewayReply } from './reply.js';
 import { SettleRetryQueue } from './settle-retry.js';
+import { rebuildUsage, type UsageRebuildReport } from './usage-rebuild.js';
 import { runStages, type Stage } from './stage.js';
 import { checkTenantsFile, TenantDirectory, type TenantsFile } from './tenants.js';
 import { mockModel, type Upstream } from './upstream.js';
 
 export { CONTROL_PLANE };
+
+/** How an operator cuts a damaged control-plane chain back to its verified prefix (the damaged tail is kept aside). */
+const REPAIR_HINT = (dir: string): string =>
+  `\`tenantry-audit repair ${dir} ${CONTROL_PLANE}\` (with the gateway stopped) cuts it back to the entries before the damage (keeping the cut bytes beside the file), after which the gateway starts with the state those entries hold`;
 export type { GatewayReply };
 
 /** The operating modes (from @tenantry/core). */
@@ -64,18 +69,21 @@ export class Gateway {
   readonly control: ControlPlane;
   /** What restore() found in the control-plane log at start. */
   readonly restored: RestoreReport;
+  /** The quota usage rebuilt from the tenants' chains at start. */
+  readonly usage: UsageRebuildReport;
   readonly #stages: readonly Stage[];
   readonly #admin: AdminRoutes;
   readonly #settleRetries: SettleRetryQueue;
   readonly #unsubscribe: () => void;
 
-  private constructor(tenants: TenantDirectory, o: GatewayOptions, control: ControlPlane, restored: RestoreReport) {
+  private constructor(tenants: TenantDirectory, o: GatewayOptions, control: ControlPlane, restored: RestoreReport, usage: UsageRebuildReport) {
     this.tenants = tenants;
     this.ledger = o.ledger;
     this.quota = o.quota;
     this.policy = o.policy;
     this.control = control;
     this.restored = restored;
+    this.usage = usage;
     this.metrics = new GatewayMetrics(() => tenants.file.tenants.map((t) => [t.tenant_id, o.ledger.log.size(t.tenant_id)]));
     const audit = (tenantId: string, kind: string, payload: JsonObject) => this.#audit(tenantId, kind, payload);
     this.#settleRetries = new SettleRetryQueue(o.quota, async (tenantId, reservation, usd, attempts) => {
@@ -83,10 +91,11 @@ export class Gateway {
     });
     const deps: StageDeps = {
       policy: o.policy, quota: o.quota, control, metrics: this.metrics, upstream: o.upstream ?? mockModel(), settleRetries: this.#settleRetries, audit,
+      corruption: (tenantId) => o.ledger.log.corruption(tenantId),
     };
     const defaults = defaultStages(deps);
     this.#stages = o.stages === undefined ? defaults : [...o.stages(defaults)];
-    this.#admin = new AdminRoutes({ tenants, policy: o.policy, control, audit });
+    this.#admin = new AdminRoutes({ tenants, policy: o.policy, control, audit, readOnly: (id) => o.ledger.log.corruption(id) !== undefined });
     // The quota's cost-defense alerts and limiter actions are audit entries of the tenant, and counted.
     // (The freezes among them reach the control-plane log through the quota's control sink.)
     this.#unsubscribe = o.quota.on((e) => {
@@ -108,9 +117,11 @@ export class Gateway {
 
   /**
    * Checks the tenants file, loads the tenants into the policy engine's data and their envelopes into
-   * the quota, then restores the control state the control-plane log holds.
+   * the quota, restores the control state the control-plane log holds and the quota usage the tenants'
+   * chains hold (usage-rebuild.ts).
    * @throws GatewayError INVALID_TENANTS naming the field, INVALID_ARGUMENT for a missing part,
-   *   CONTROL_LOG_INVALID for a control-plane entry that is not a control event.
+   *   CONTROL_LOG_CORRUPT for a damaged control-plane chain, CONTROL_LOG_INVALID for a control-plane entry
+   *   that is not a control event.
    */
   static async create(o: GatewayOptions): Promise<Gateway> {
     if (!isObject(o)) throw new GatewayError('INVALID_ARGUMENT', 'options must be an object { tenants, ledger, quota, policy }', 'options');
@@ -123,6 +134,18 @@ export class Gateway {
       throw new GatewayError('INVALID_ARGUMENT', 'options.control must be a ControlLog over options.ledger', 'options.control');
     }
     const file: TenantsFile = checkTenantsFile(o.tenants);
+    // A damaged control-plane chain would restore less than was in force (a lockdown lost, a freeze
+    // lifted): refuse to start, naming where the damage is and how to repair it.
+    const damage = o.ledger.log.corruption(CONTROL_PLANE);
+    if (damage !== undefined) {
+      throw new GatewayError(
+        'CONTROL_LOG_CORRUPT',
+        `the control-plane chain (${CONTROL_PLANE}) of ${o.ledger.log.dir} is damaged: ${damage.kind} at entry ${damage.index}, byte ${damage.offset}. ` +
+          `It holds the lockdowns, freezes and mode in force, so the gateway does not start without it. Inspect it with ` +
+          `\`tenantry-audit verify ${o.ledger.log.dir}\`; ${REPAIR_HINT(o.ledger.log.dir)}`,
+        CONTROL_PLANE, undefined, damage.index,
+      );
+    }
     if (file.tenants.some((t) => t.tenant_id === CONTROL_PLANE)) {
       throw new GatewayError('INVALID_TENANTS', `tenants: the id ${CONTROL_PLANE} is the gateway's own`, 'tenants');
     }
@@ -133,7 +156,8 @@ export class Gateway {
     for (const t of file.tenants) await o.quota.setEnvelope(t.envelope);
     const control = new ControlPlane(o.control ?? new ControlLog(o.ledger), o.quota, o.policy, (id) => tenants.tenant(id) !== undefined);
     const restored = await control.restore();
-    return new Gateway(tenants, o, control, restored);
+    const usage = await rebuildUsage(o.ledger.log, o.quota, file.tenants.map((t) => t.tenant_id));
+    return new Gateway(tenants, o, control, restored, usage);
   }
 
   get mode(): Mode {

@@ -1,19 +1,23 @@
 // The default stages of POST /v1/invoke (docs/architecture.md, "The request path"):
 //
-//   policy → reserve → settle → upstream
+//   ledger → policy → reserve → settle → upstream
 //
-// policy answers 403 on a deny; reserve answers 429 on a quota deny and releases its reservation when
-// the rest of the path ends without a call; settle charges what the call cost and appends the `invoke`
-// entry whose receipt is the answer; upstream makes the call (502 when it fails). Every decision, denial
-// and charge is an audit entry of the tenant, appended before the answer leaves.
-import { isDomain } from '@tenantry/core';
+// ledger refuses a tenant whose audit chain is damaged (read-only) before anything is decided; policy
+// answers 403 on a deny; reserve answers 429 on a quota deny, writes the `invoke.admit` entry (the
+// reservation, durable before the call) and releases the reservation when the rest of the path ends
+// without a charge; settle writes the `invoke` entry (the charge, durable) and only then settles it;
+// upstream makes the call (502 when it fails). So a request is charged only together with its durable
+// entry, and the log alone holds what the quota needs to rebuild its usage at start.
 import type { AppendResult, JsonObject } from '@tenantry/audit';
+import { isDomain } from '@tenantry/core';
 import type { PolicyEngine } from '@tenantry/policy';
 import { isQuotaError, type Quota } from '@tenantry/quota';
-import { isGatewayError } from './errors.js';
+import { auditFailure, tenantLogCorrupt } from './audit-failure.js';
 import type { ControlPlane } from './control-plane.js';
+import { isGatewayError } from './errors.js';
+import { requestFields } from './invoke-request.js';
 import type { GatewayMetrics } from './metrics.js';
-import { controlLogUnavailable, reply } from './reply.js';
+import { controlLogUnavailable, reply, type GatewayReply } from './reply.js';
 import type { SettleRetryQueue } from './settle-retry.js';
 import type { Stage } from './stage.js';
 import type { Upstream } from './upstream.js';
@@ -28,6 +32,33 @@ export interface StageDeps {
   settleRetries: SettleRetryQueue;
   /** Appends an entry to a tenant's audit log; resolves once durable. */
   audit(tenantId: string, kind: string, payload: JsonObject): Promise<AppendResult>;
+  /** The damage of a tenant's audit chain, if it has any (the tenant is read-only). */
+  corruption(tenantId: string): { index: number; offset: number; kind: string } | undefined;
+}
+
+/** Appends, or returns the answer for a failed append (rethrowing what is not the audit log's). */
+async function append(d: StageDeps, tenantId: string, kind: string, payload: JsonObject): Promise<AppendResult | GatewayReply> {
+  try {
+    return await d.audit(tenantId, kind, payload);
+  } catch (e) {
+    const answer = auditFailure(e, tenantId);
+    if (answer === null) throw e;
+    return answer;
+  }
+}
+
+const failed = (r: AppendResult | GatewayReply): r is GatewayReply => 'status' in r;
+
+/** A tenant whose audit chain is damaged is read-only: 503 TENANT_LOG_CORRUPT before any decision or charge. */
+export function ledgerStage(d: StageDeps): Stage {
+  return {
+    name: 'ledger',
+    handle(ctx, next) {
+      const c = d.corruption(ctx.tenant.tenant_id);
+      if (c !== undefined) return Promise.resolve(tenantLogCorrupt(ctx.tenant.tenant_id, `${c.kind} at entry ${c.index}, byte ${c.offset}`));
+      return next();
+    },
+  };
 }
 
 /** policy.decide on the request; a deny is audited and answered 403 POLICY_DENIED. */
@@ -50,7 +81,7 @@ export function policyStage(d: StageDeps): Stage {
       if (decision.allow) m.decisions.inc({ allow: 'true', reason: '' });
       else for (const reason of decision.reasons) m.decisions.inc({ allow: 'false', reason });
       if (decision.allow) return next();
-      await d.audit(tenant.tenant_id, 'policy.deny', { action: b.action, resource: b.resource, reasons: [...decision.reasons] });
+      const entry = await append(d, tenant.tenant_id, 'policy.deny', { ...requestFields(b), reasons: [...decision.reasons] });
       // A violation may have locked the tenant down: that lock is in force already, and this answer
       // waits until its control-plane entry is durable (or fails, rather than the lock being forgotten).
       if (decision.violation) {
@@ -61,6 +92,7 @@ export function policyStage(d: StageDeps): Stage {
           throw e;
         }
       }
+      if (failed(entry)) return entry;
       return reply(403, 'POLICY_DENIED', `denied by policy: ${decision.reasons.join(', ')}`, { reasons: decision.reasons });
     },
   };
@@ -68,8 +100,9 @@ export function policyStage(d: StageDeps): Stage {
 
 /**
  * quota.reserve(estimate); a deny is audited and answered 429 QUOTA_DENIED with Retry-After (a store
- * that cannot be reached denies too: reason STORE_UNAVAILABLE, fail closed). When the rest of the path
- * ends without a call, the reservation is released.
+ * that cannot be reached denies too: reason STORE_UNAVAILABLE, fail closed). An admitted reservation is
+ * written as an `invoke.admit` entry before the call; when that cannot be written, or the rest of the path
+ * ends without its charge written, the reservation is released.
  */
 export function reserveStage(d: StageDeps): Stage {
   return {
@@ -92,28 +125,36 @@ export function reserveStage(d: StageDeps): Stage {
       if (!reservation.ok) {
         const retryAfterMs = reservation.retry_after_ms ?? 1000;
         m.quotaDenials.inc({ reason: reservation.reason });
-        await d.audit(tenant.tenant_id, 'quota.deny', { action: b.action, estimated_usd: b.estimated_usd, reason: reservation.reason });
+        const entry = await append(d, tenant.tenant_id, 'quota.deny', { ...requestFields(b), reason: reservation.reason });
+        if (failed(entry)) return entry;
         const r = reply(429, 'QUOTA_DENIED', `denied by quota: ${reservation.reason}`, { reason: reservation.reason });
         return { ...r, headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
       }
-      ctx.reservation = { id: reservation.id };
+      const id = reservation.id;
+      const admitted = await append(d, tenant.tenant_id, 'invoke.admit', { ...requestFields(b), reservation: id, expires_at: reservation.expires_at });
+      if (failed(admitted)) {
+        await d.quota.release(id);
+        return admitted;
+      }
+      ctx.reservation = { id };
       let answer;
       try {
         answer = await next();
       } catch (e) {
-        if (ctx.result === undefined) await d.quota.release(reservation.id);
+        if (ctx.charged !== true) await d.quota.release(id);
         throw e;
       }
-      if (ctx.result === undefined) await d.quota.release(reservation.id);
+      if (ctx.charged !== true) await d.quota.release(id);
       return answer;
     },
   };
 }
 
 /**
- * After the call: quota.settle(actual) and the `invoke` audit entry, whose receipt is the answer. The
- * call happened, so its cost is charged even when the store cannot take the settlement now (retried in
- * the background; settle is idempotent by reservation id).
+ * After the call: the `invoke` entry (what it cost, durable), whose receipt is the answer, and then
+ * quota.settle(actual). The call happened, so once its entry is written its cost is charged even when
+ * the store cannot take the settlement now (retried in the background; settle is idempotent by id). When
+ * the entry cannot be written, nothing is charged and the reservation is released.
  */
 export function settleStage(d: StageDeps): Stage {
   return {
@@ -125,31 +166,25 @@ export function settleStage(d: StageDeps): Stage {
       if (result === undefined || reservation === undefined) return answer;
       const { tenant, request: b } = ctx;
       const m = d.metrics;
-      let settle: string;
-      let controlFailure: Error | undefined;
+      const written = await append(d, tenant.tenant_id, 'invoke', { ...requestFields(b), charged_usd: result.usd, reservation: reservation.id });
+      if (failed(written)) return written;
+      ctx.charged = true;
+      const receipt = { tenant_id: tenant.tenant_id, index: written.index, leaf_hash: written.leaf_hash };
       try {
-        settle = (await m.time('quota_settle', () => d.quota.settle(reservation.id, result.usd))).status;
+        await m.time('quota_settle', () => d.quota.settle(reservation.id, result.usd));
       } catch (e) {
         if (isQuotaError(e) && e.code === 'STORE_UNAVAILABLE') {
-          settle = 'pending';
           d.settleRetries.add(tenant.tenant_id, reservation.id, result.usd);
-        } else if (isQuotaError(e) && (e.code as string) === 'CONTROL_FAILED') {
+        } else if (isQuotaError(e) && e.code === 'CONTROL_FAILED') {
           // Charged, and the tenant frozen in this process, but the freeze is not yet durable.
-          settle = 'settled';
-          controlFailure = e;
+          m.spend.inc({ tenant: tenant.tenant_id }, result.usd);
+          const r = controlLogUnavailable(`charged (receipt given), and the tenant is frozen, but its freeze is not yet durable: ${e.message}`);
+          return { ...r, body: { ...(r.body as object), receipt } };
         } else {
           throw e;
         }
       }
       m.spend.inc({ tenant: tenant.tenant_id }, result.usd);
-      const { index, leaf_hash } = await d.audit(tenant.tenant_id, 'invoke', {
-        action: b.action, resource: b.resource, estimated_usd: b.estimated_usd, charged_usd: result.usd, reservation: reservation.id, settle,
-      });
-      const receipt = { tenant_id: tenant.tenant_id, index, leaf_hash };
-      if (controlFailure !== undefined) {
-        const r = controlLogUnavailable(`charged (receipt given), and the tenant is frozen, but its freeze is not yet durable: ${controlFailure.message}`);
-        return { ...r, body: { ...(r.body as object), receipt } };
-      }
       return { status: 200, body: { receipt, charged_usd: result.usd, output: answer.body } };
     },
   };
@@ -173,5 +208,5 @@ export function upstreamStage(d: StageDeps): Stage {
 
 /** The default path. */
 export function defaultStages(d: StageDeps): Stage[] {
-  return [policyStage(d), reserveStage(d), settleStage(d), upstreamStage(d)];
+  return [ledgerStage(d), policyStage(d), reserveStage(d), settleStage(d), upstreamStage(d)];
 }

@@ -1,10 +1,13 @@
 // tenantry as connect/Express-style middleware: `(req, res, next)` answering the routes of routes.ts and
 // passing everything else to `next()`. Works on a bare node:http server too. A JSON body already parsed by
 // the host (express.json(): `req.body` set) is used as is; otherwise the body is read here, up to
-// `bodyLimit` bytes, and must be `application/json`. Client mistakes get the same 4xx { code, message } as
-// the Fastify plugin.
+// `bodyLimit` bytes, and must be `application/json`. Client mistakes get the same 4xx { code, message }
+// (`field` where one is at fault) as the Fastify plugin, from the same rules (fastify.ts: `clientError`,
+// `parseJsonBody`). What Node's own HTTP parser refuses, and the request timeouts, belong to the host's
+// server (its `clientError` event, `requestTimeout`, `headersTimeout`): the reference server shows how.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from './errors.js';
+import { BAD_PATH, clientError, clientErrorBody, parseJsonBody, RequestRefused } from './fastify.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayReply } from './reply.js';
 import { matchRoute } from './routes.js';
@@ -15,12 +18,6 @@ export interface TenantryMiddlewareOptions {
 }
 
 type Next = (err?: unknown) => void;
-
-class ClientError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 function readJson(req: IncomingMessage & { body?: unknown }, limit: number): Promise<unknown> {
   if (req.body !== undefined) return Promise.resolve(req.body);
@@ -34,22 +31,25 @@ function readJson(req: IncomingMessage & { body?: unknown }, limit: number): Pro
       size += c.length;
       if (size > limit) {
         failed = true;
-        reject(new ClientError(413, 'BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`));
+        reject(new RequestRefused(413, 'BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`));
         return;
       }
       chunks.push(c);
     });
-    req.on('error', (e) => {
-      if (!failed) reject(e);
+    req.on('error', () => {
+      // The client went away mid-body (or the host's server timed the request out and closed it): nobody
+      // reads this answer, but it is the client's doing, not a server fault for the host's next(err).
+      if (!failed) reject(new RequestRefused(400, 'REQUEST_ABORTED', 'the connection closed before the request body was complete'));
     });
     req.on('end', () => {
       if (failed) return;
-      if (size === 0) return resolve(undefined);
-      if (type !== 'application/json') return reject(new ClientError(415, 'UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(type)}`));
+      // As Fastify: no body and no JSON content-type is no body; an empty JSON body is INVALID_JSON.
+      if (size === 0 && type !== 'application/json') return resolve(undefined);
+      if (type !== 'application/json') return reject(new RequestRefused(415, 'UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(type)}`));
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        resolve(parseJsonBody(Buffer.concat(chunks).toString('utf8')));
       } catch (e) {
-        reject(new ClientError(400, 'INVALID_JSON', `the body is not valid JSON: ${(e as Error).message}`));
+        reject(e);
       }
     });
   });
@@ -76,9 +76,15 @@ export function tenantryMiddleware(gateway: Gateway, options: TenantryMiddleware
   return (req, res, next) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const match = matchRoute(req.method ?? 'GET', q < 0 ? url : url.slice(0, q));
+    const method = req.method ?? 'GET';
+    const pathname = q < 0 ? url : url.slice(0, q);
+    const match = matchRoute(method, pathname);
     if (match === null) {
-      if (next) next();
+      // One of ours whose parameters do not decode (`%zz`, `%ff`): with every `%` taken literally it matches.
+      // Fastify answers it 400; so does this.
+      if (matchRoute(method, pathname.replaceAll('%', '%25')) !== null) {
+        write(res, { status: BAD_PATH.status, body: clientErrorBody(BAD_PATH) });
+      } else if (next) next();
       else write(res, { status: 404, body: { code: 'NOT_FOUND', message: `no route ${req.method} ${url}` } });
       return;
     }
@@ -90,7 +96,8 @@ export function tenantryMiddleware(gateway: Gateway, options: TenantryMiddleware
         write(res, reply);
       })
       .catch((e: unknown) => {
-        if (e instanceof ClientError) write(res, { status: e.status, body: { code: e.code, message: e.message } });
+        const c = e instanceof RequestRefused ? clientError(e) : null;
+        if (c !== null) write(res, { status: c.status, body: clientErrorBody(c) });
         else if (next) next(e);
         else write(res, { status: 500, body: { code: 'INTERNAL', message: 'internal error' } });
       });

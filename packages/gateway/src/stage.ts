@@ -26,6 +26,8 @@ export interface InvokeContext {
   reservation?: { id: string };
   /** The upstream's answer, once the call has happened. */
   result?: UpstreamResult;
+  /** True once the charge's `invoke` entry is durable: from then on the reservation is settled, never released. */
+  charged?: boolean;
 }
 
 /** The rest of the path after a stage. */

@@ -13,7 +13,8 @@
 // budget would run out within this many ms at its current rate; default: off), HEADERS_TIMEOUT_MS (a request's
 // headers must arrive within this many ms, default 10000) and REQUEST_TIMEOUT_MS (the whole request, body
 // included, default 30000; not less than HEADERS_TIMEOUT_MS): past either, 408 { code: "REQUEST_TIMEOUT" }
-// and the connection is closed.
+// and the connection is closed; SCHEDULER_CONCURRENCY (upstream calls at once, default 64) and
+// SCHEDULER_MAX_QUEUED_PER_TENANT (calls one tenant may have waiting, default 256; past it 503 QUEUE_FULL).
 // SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
@@ -25,6 +26,7 @@ import { MAX_TENANT_ID_BYTES } from '@tenantry/core';
 import { clientError, ControlLog, Gateway, isGatewayError, mockModel, tenantryRoutes } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
+import { createScheduler } from '@tenantry/scheduler';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -36,6 +38,14 @@ const latencyMs = env.MOCK_LATENCY_MS === undefined ? 0 : Number(env.MOCK_LATENC
 const costRatio = env.MOCK_COST_RATIO === undefined ? 0.8 : Number(env.MOCK_COST_RATIO);
 const tickMs = env.DEFENSE_TICK_MS === undefined ? 10_000 : Number(env.DEFENSE_TICK_MS);
 const freezeWithinMs = env.COST_LIMITER_FREEZE_MS === undefined ? undefined : Number(env.COST_LIMITER_FREEZE_MS);
+const concurrency = env.SCHEDULER_CONCURRENCY === undefined ? 64 : Number(env.SCHEDULER_CONCURRENCY);
+const maxQueuedPerTenant = env.SCHEDULER_MAX_QUEUED_PER_TENANT === undefined ? 256 : Number(env.SCHEDULER_MAX_QUEUED_PER_TENANT);
+for (const [name, v] of [['SCHEDULER_CONCURRENCY', concurrency], ['SCHEDULER_MAX_QUEUED_PER_TENANT', maxQueuedPerTenant]]) {
+  if (!Number.isInteger(v) || v < 1 || v > 100_000) {
+    console.error(`${name} must be an integer from 1 to 100000, got ${JSON.stringify(env[name])}`);
+    process.exit(2);
+  }
+}
 const headersTimeoutMs = env.HEADERS_TIMEOUT_MS === undefined ? 10_000 : Number(env.HEADERS_TIMEOUT_MS);
 const requestTimeoutMs = env.REQUEST_TIMEOUT_MS === undefined ? 30_000 : Number(env.REQUEST_TIMEOUT_MS);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -120,9 +130,12 @@ const quota = createQuota({
   store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore(), defense, freezeOnOverrun: true, control: control.sink,
 });
 const policy = await createPolicyEngine();
+// Every upstream call runs in a slot of its tenant's fair share of its domain (PROD / SHADOW / LAB); a tenant
+// whose queue is full gets 503 QUEUE_FULL with Retry-After while the others go on.
+const scheduler = createScheduler({ concurrency, maxQueuedPerTenant });
 let gateway;
 try {
-  gateway = await Gateway.create({ tenants, ledger, quota, policy, control, upstream: mockModel({ latencyMs, costRatio }) });
+  gateway = await Gateway.create({ tenants, ledger, quota, policy, control, scheduler, upstream: mockModel({ latencyMs, costRatio }) });
 } catch (e) {
   // A tenants file the gateway refuses (an id over the tenant id rule, a bad envelope…) stops the start
   // before anything is served or charged, naming the field at fault.

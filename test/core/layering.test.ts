@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['core', 'kernels', 'audit', 'policy', 'quota', 'gateway'] as const;
+const PACKAGES = ['core', 'kernels', 'audit', 'policy', 'quota', 'scheduler', 'gateway'] as const;
 type Pkg = (typeof PACKAGES)[number];
 
 /** What each package may import (its layer and the ones below it). */
@@ -17,7 +17,8 @@ const ALLOWED: Record<Pkg, readonly Pkg[]> = {
   audit: ['core', 'kernels'],
   policy: ['core', 'kernels'],
   quota: ['core', 'kernels'],
-  gateway: ['core', 'kernels', 'audit', 'policy', 'quota'],
+  scheduler: ['core', 'kernels', 'quota'],
+  gateway: ['core', 'kernels', 'audit', 'policy', 'quota', 'scheduler'],
 };
 
 function filesUnder(dir: string, test: (f: string) => boolean): string[] {

@@ -258,3 +258,37 @@ describe('reference server on SIGTERM', () => {
     }
   });
 });
+
+describe('reference server with the scheduler', () => {
+  it('answers a flooding tenant 503 QUEUE_FULL with Retry-After while another tenant still gets 200s, releasing what it refused', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-flood-'));
+    try {
+      const server = await startServer({ DATA_DIR: dataDir, MOCK_LATENCY_MS: '200', SCHEDULER_CONCURRENCY: '4', SCHEDULER_MAX_QUEUED_PER_TENANT: '3' });
+      try {
+        const flood = Array.from({ length: 30 }, () => invoke(server.url, ACME, { action: 'invoke', resource: acmeDoc, estimated_usd: 0.01 }));
+        const others = Array.from({ length: 3 }, () => invoke(server.url, GLOBEX, { action: 'invoke', resource: globexDoc, estimated_usd: 0.01 }));
+        const [floodAnswers, otherAnswers] = await Promise.all([Promise.all(flood), Promise.all(others)]);
+        const full = floodAnswers.filter((a) => a.status === 503);
+        expect(full.length).toBeGreaterThan(0);
+        for (const a of full) {
+          expect(a.body).toMatchObject({ code: 'QUEUE_FULL' });
+          expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        }
+        expect(floodAnswers.every((a) => a.status === 200 || a.status === 503)).toBe(true);
+        expect(otherAnswers.map((a) => a.status)).toEqual([200, 200, 200]);
+        // What was refused was not charged: the tenant's chain holds one charge per 200.
+        let charges = 0;
+        for (let i = 0; ; i++) {
+          const e = await call(server.url, 'GET', `/v1/tenants/acme/audit/${i}`, ACME);
+          if (e.status === 404) break;
+          if ((e.body.entry as { kind: string }).kind === 'invoke') charges++;
+        }
+        expect(charges).toBe(floodAnswers.filter((a) => a.status === 200).length);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

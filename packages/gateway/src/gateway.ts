@@ -2,6 +2,7 @@
 // docs/architecture.md, "@tenantry/gateway"). A Gateway composes the parts and owns no rule of its own:
 //
 //   stage.ts, invoke-stages.ts   POST /v1/invoke as stages: ledger → policy → reserve → settle → upstream
+//   schedule-stage.ts            with a scheduler, the upstream call runs in the tenant's fair share
 //   admin.ts                     the admin routes, each a control event
 //   control-log.ts               the `_control_plane` chain of control events
 //   control-plane.ts             control state applied to the policy and the quota, restored at start
@@ -13,6 +14,7 @@ import type { AppendResult, AuditLedger, JsonObject } from '@tenantry/audit';
 import { isObject, MODES as CORE_MODES, type Mode as CoreMode } from '@tenantry/core';
 import type { PolicyEngine } from '@tenantry/policy';
 import type { Quota } from '@tenantry/quota';
+import type { Scheduler } from '@tenantry/scheduler';
 import { AdminRoutes } from './admin.js';
 import { CONTROL_PLANE, ControlLog } from './control-log.js';
 import { ControlPlane, type RestoreReport } from './control-plane.js';
@@ -21,6 +23,7 @@ import { checkInvokeRequest, isReply } from './invoke-request.js';
 import { defaultStages, type StageDeps } from './invoke-stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { reply, unauthenticated, type GatewayReply } from './reply.js';
+import { scheduleStage } from './schedule-stage.js';
 import { SettleRetryQueue } from './settle-retry.js';
 import { rebuildUsage, type UsageRebuildReport } from './usage-rebuild.js';
 import { runStages, type Stage } from './stage.js';
@@ -53,7 +56,12 @@ export interface GatewayOptions {
   /** The control-plane log over `ledger` (default: a new one). */
   control?: ControlLog;
   /**
-   * The invoke path: given the default stages (policy, reserve, settle, upstream), the stages to run,
+   * Runs each upstream call in a slot of the tenant's fair share (schedule-stage.ts); every tenant of the
+   * tenants file is set on it with weight 1. Default: no scheduler (the call runs at once).
+   */
+  scheduler?: Scheduler;
+  /**
+   * The invoke path: given the default stages (ledger, policy, reserve, settle, [schedule,] upstream), the stages to run,
    * e.g. to put a scheduler in front of the upstream call. Default: the defaults.
    */
   stages?: (defaults: readonly Stage[]) => readonly Stage[];
@@ -75,6 +83,7 @@ export class Gateway {
   readonly #admin: AdminRoutes;
   readonly #settleRetries: SettleRetryQueue;
   readonly #unsubscribe: () => void;
+  readonly #scheduler: Scheduler | undefined;
 
   private constructor(tenants: TenantDirectory, o: GatewayOptions, control: ControlPlane, restored: RestoreReport, usage: UsageRebuildReport) {
     this.tenants = tenants;
@@ -83,6 +92,7 @@ export class Gateway {
     this.policy = o.policy;
     this.control = control;
     this.restored = restored;
+    this.#scheduler = o.scheduler;
     this.usage = usage;
     this.metrics = new GatewayMetrics(() => tenants.file.tenants.map((t) => [t.tenant_id, o.ledger.log.size(t.tenant_id)]));
     const audit = (tenantId: string, kind: string, payload: JsonObject) => this.#audit(tenantId, kind, payload);
@@ -94,6 +104,7 @@ export class Gateway {
       corruption: (tenantId) => o.ledger.log.corruption(tenantId),
     };
     const defaults = defaultStages(deps);
+    if (o.scheduler !== undefined) defaults.splice(defaults.length - 1, 0, scheduleStage(o.scheduler));
     this.#stages = o.stages === undefined ? defaults : [...o.stages(defaults)];
     this.#admin = new AdminRoutes({ tenants, policy: o.policy, control, audit, readOnly: (id) => o.ledger.log.corruption(id) !== undefined });
     // The quota's cost-defense alerts and limiter actions are audit entries of the tenant, and counted.
@@ -129,6 +140,9 @@ export class Gateway {
       if (!isObject(o[part])) throw new GatewayError('INVALID_ARGUMENT', `options.${part} is required`, `options.${part}`);
     }
     if (o.upstream !== undefined && typeof o.upstream !== 'function') throw new GatewayError('INVALID_ARGUMENT', 'options.upstream must be a function', 'options.upstream');
+    if (o.scheduler !== undefined && (!isObject(o.scheduler) || typeof o.scheduler.submit !== 'function')) {
+      throw new GatewayError('INVALID_ARGUMENT', 'options.scheduler must be a Scheduler (createScheduler)', 'options.scheduler');
+    }
     if (o.stages !== undefined && typeof o.stages !== 'function') throw new GatewayError('INVALID_ARGUMENT', 'options.stages must be a function (defaults) => stages', 'options.stages');
     if (o.control !== undefined && !(o.control instanceof ControlLog && o.control.ledger === o.ledger)) {
       throw new GatewayError('INVALID_ARGUMENT', 'options.control must be a ControlLog over options.ledger', 'options.control');
@@ -154,6 +168,7 @@ export class Gateway {
     data.tenants[CONTROL_PLANE] = { status: 'active', regions: ['global'], egress_allow: [] };
     o.policy.setData(data);
     for (const t of file.tenants) await o.quota.setEnvelope(t.envelope);
+    if (o.scheduler !== undefined) for (const t of file.tenants) o.scheduler.setTenant(t.tenant_id);
     const control = new ControlPlane(o.control ?? new ControlLog(o.ledger), o.quota, o.policy, (id) => tenants.tenant(id) !== undefined);
     const restored = await control.restore();
     const usage = await rebuildUsage(o.ledger.log, o.quota, file.tenants.map((t) => t.tenant_id));
@@ -234,6 +249,7 @@ export class Gateway {
   /** Settles what can be settled, writes unwritten control events, flushes the audit log and closes it. */
   async close(): Promise<void> {
     this.#unsubscribe();
+    await this.#scheduler?.close();
     await this.#settleRetries.close();
     await this.control.close();
     await this.ledger.close();

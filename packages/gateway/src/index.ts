@@ -16,6 +16,7 @@ export { defaultStages, ledgerStage, policyStage, reserveStage, settleStage, ups
 export type { StageDeps } from './invoke-stages.js';
 export { checkInvokeRequest, MAX_ESTIMATE_USD } from './invoke-request.js';
 export { auditFailure } from './audit-failure.js';
+export { scheduleStage } from './schedule-stage.js';
 export { rebuildUsage } from './usage-rebuild.js';
 export type { UsageRebuildReport } from './usage-rebuild.js';
 export { tenantryRoutes, clientError } from './fastify.js';

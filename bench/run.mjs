@@ -1,5 +1,5 @@
 // Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
-// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway)
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway, scheduler)
 import os from 'node:os';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ const SUITES = {
   quota: { file: './quota.bench.mjs', title: '@tenantry/quota', targets: (results) => quotaTargets(results) },
   // autocannon against two server processes; the suite writes its own tables (report()).
   gateway: { file: './gateway.bench.mjs', title: '@tenantry/gateway' },
+  // per-task overhead tables and a virtual-clock overload run; the suite writes its own tables and targets (report()).
+  scheduler: { file: './scheduler.bench.mjs', title: '@tenantry/scheduler' },
 };
 
 function ratio(rows, a, b) {

@@ -14,7 +14,8 @@
 // headers must arrive within this many ms, default 10000) and REQUEST_TIMEOUT_MS (the whole request, body
 // included, default 30000; not less than HEADERS_TIMEOUT_MS): past either, 408 { code: "REQUEST_TIMEOUT" }
 // and the connection is closed; SCHEDULER_CONCURRENCY (upstream calls at once, default 64) and
-// SCHEDULER_MAX_QUEUED_PER_TENANT (calls one tenant may have waiting, default 256; past it 503 QUEUE_FULL).
+// SCHEDULER_MAX_QUEUED_PER_TENANT (calls one tenant may have waiting, default 256; past it 503 QUEUE_FULL),
+// BACKPRESSURE_INTERVAL_MS (how often the backpressure stages run, default 1000).
 // SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
@@ -26,7 +27,7 @@ import { MAX_TENANT_ID_BYTES } from '@tenantry/core';
 import { clientError, ControlLog, Gateway, isGatewayError, mockModel, tenantryRoutes } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
-import { createScheduler } from '@tenantry/scheduler';
+import { createBackpressure, createScheduler } from '@tenantry/scheduler';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -152,6 +153,19 @@ try {
   }
   throw e;
 }
+// Backpressure: a tenant failing half of its calls, or a domain whose mean queue wait reaches 5 s, is paused
+// (new work refused, what was queued drains), and a tenant down to 10 % of its budget has its canary traffic
+// suspended (new experiments run in LAB). Every action is a control event, durable before it applies.
+const backpressure = createBackpressure({
+  scheduler, sink: (event) => gateway.control.commit(event), tenants: () => tenants.tenants.map((t) => t.tenant_id),
+  budget: async (tenantId) => {
+    const u = await quota.usage(tenantId);
+    const fraction = (p) => (p.cap_usd > 0 ? p.remaining_usd / p.cap_usd : 1);
+    return Math.min(fraction(u.day), fraction(u.month));
+  },
+  stages: { tenantErrorRate: 0.5, domainQueueWaitMs: 5_000, budgetBoundary: 0.1 },
+  intervalMs: Number(env.BACKPRESSURE_INTERVAL_MS ?? 1_000),
+});
 const r = gateway.restored;
 
 console.log(`tenantry control state restored from ${r.events} control events: mode ${r.mode}, ${r.locked} locked, ${r.frozen} frozen, ${r.envelopes} run-time envelopes`);
@@ -225,6 +239,7 @@ async function shutdown(signal) {
   // Stops accepting and waits for the requests in flight. A keep-alive connection becomes idle only once
   // its request is answered, after close() began: close those as they go idle, rather than waiting for the
   // clients' keep-alive timeout.
+  backpressure.close();
   const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
   await app.close();
   clearInterval(reaper);

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLedger, generateNoteKey, nodeLogIo, tenantFileName, type LogIo } from '@tenantry/audit';
-import { controlState, type ControlEvent, type ControlState } from '@tenantry/core';
+import { controlState, DOMAINS, type ControlEvent, type ControlState } from '@tenantry/core';
 import { CONTROL_PLANE, ControlLog, Gateway, isGatewayError, tenantryRoutes } from '@tenantry/gateway';
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota } from '@tenantry/quota';
@@ -55,7 +55,10 @@ async function live(g: Gateway) {
     if (l !== undefined) locked[id] = { by: l.by, reason: l.reason };
     daily[id] = u.day.cap_usd;
   }
-  return { mode: g.mode, frozen, locked, daily };
+  const paused = IDS.filter((id) => g.control.paused(id));
+  const pausedDomains = DOMAINS.filter((d) => g.control.paused('\u0000none', d));
+  const canary = IDS.filter((id) => g.control.canarySuspended(id));
+  return { mode: g.mode, frozen, locked, daily, paused, pausedDomains, canary };
 }
 
 /** The same, as the fold says it must be. */
@@ -70,7 +73,10 @@ function expected(s: ControlState) {
     if (l !== undefined) locked[t.tenant_id] = { by: l.by, reason: l.reason };
     daily[t.tenant_id] = Number(s.envelopes.get(t.tenant_id)?.daily_budget_usd ?? t.envelope.daily_budget_usd);
   }
-  return { mode: s.mode, frozen, locked, daily };
+  const paused = IDS.filter((id) => s.paused.tenants.has(id));
+  const pausedDomains = DOMAINS.filter((d) => s.paused.domains.has(d));
+  const canary = IDS.filter((id) => s.canarySuspended.has(id));
+  return { mode: s.mode, frozen, locked, daily, paused, pausedDomains, canary };
 }
 
 describe('control events', () => {
@@ -128,6 +134,7 @@ describe('control events', () => {
     const g = await openGateway(dir);
     expect(await live(g)).toEqual({
       mode: 'AUDIT', frozen: { acme: 'unpaid' }, locked: { globex: { by: 'policy', reason: '1 cross-tenant violation' } }, daily: { acme: 10, globex: 3 },
+      paused: [], pausedDomains: [], canary: [],
     });
     await g.close();
   });

@@ -1,6 +1,6 @@
 // Generated control events (fast-check) for the fold and restart properties.
 import fc from 'fast-check';
-import { FREEZE_SOURCES, MODES, type ControlEvent } from '@tenantry/core';
+import { DOMAINS, FREEZE_SOURCES, MODES, type ControlEvent } from '@tenantry/core';
 
 /** A budget envelope of `tenantId` with the given daily cap (USD). */
 export const envelopeOf = (tenantId: string, daily: number) => ({
@@ -18,5 +18,10 @@ export const arbitraryControlEvent = (tenants: readonly string[]): fc.Arbitrary<
     fc.record({ type: fc.constant('unfreeze' as const), tenant_id: tenant, by: text }),
     fc.tuple(tenant, fc.integer({ min: 1, max: 99 })).map(([id, daily]) => ({ type: 'envelope' as const, tenant_id: id, envelope: envelopeOf(id, daily) })),
     fc.record({ type: fc.constant('mode' as const), mode: fc.constantFrom(...MODES), requested_by: text }),
+    fc.record({ type: fc.constant('pause' as const), scope: fc.constant('tenant' as const), id: tenant, by: text, reason: text }),
+    fc.record({ type: fc.constant('resume' as const), scope: fc.constant('tenant' as const), id: tenant, by: text }),
+    fc.record({ type: fc.constant('pause' as const), scope: fc.constant('domain' as const), id: fc.constantFrom(...DOMAINS), by: text, reason: text }),
+    fc.record({ type: fc.constant('resume' as const), scope: fc.constant('domain' as const), id: fc.constantFrom(...DOMAINS), by: text }),
+    fc.record({ type: fc.constant('canary' as const), tenant_id: tenant, suspended: fc.boolean(), by: text, reason: text }),
   );
 };

@@ -168,7 +168,7 @@ describe('cancellation', () => {
 });
 
 describe('pauses and close', () => {
-  it('a paused tenant is refused, its queued work waits, and resume runs it; each change is an event', async () => {
+  it('a paused tenant is refused new work while what it had queued drains; resume admits again; each change is an event', async () => {
     const s = createScheduler({ concurrency: 1 });
     s.setTenant('t');
     const events: SchedulerEvent['type'][] = [];
@@ -181,20 +181,27 @@ describe('pauses and close', () => {
     await expectCodedRejection(s.submit(() => 1, { tenant_id: 't' }), isSchedulerError, 'TENANT_PAUSED', 'tenant_id');
     gate.resolve();
     await first;
-    await settle();
-    expect(s.stats().tenants.t!.queued).toBe(1);
-    s.resumeTenant('t');
     expect(await queued).toBe('later');
+    expect(s.stats().tenants.t!.queued).toBe(0);
+    s.resumeTenant('t');
+    expect(await s.submit(() => 'again', { tenant_id: 't' })).toBe('again');
     expect(events).toContain('tenant_paused');
     expect(events).toContain('tenant_resumed');
   });
 
-  it('a paused domain is refused and its queue waits; other domains run', async () => {
+  it('a paused domain is refused new work while its queue drains; other domains run', async () => {
     const s = createScheduler({ concurrency: 2 });
     s.setTenant('t');
     const events: SchedulerEvent[] = [];
     s.on((e) => events.push(e));
+    const gate = deferred();
+    const running = [s.submit(() => gate.promise, { tenant_id: 't', domain: 'LAB' }), s.submit(() => gate.promise, { tenant_id: 't', domain: 'LAB' })];
+    const queued = s.submit(() => 'queued lab', { tenant_id: 't', domain: 'LAB' });
+    await settle();
     s.pauseDomain('LAB');
+    gate.resolve();
+    await Promise.all(running);
+    expect(await queued).toBe('queued lab');
     await expectCodedRejection(s.submit(() => 1, { tenant_id: 't', domain: 'LAB' }), isSchedulerError, 'DOMAIN_PAUSED', 'domain');
     expect(await s.submit(() => 'prod', { tenant_id: 't' })).toBe('prod');
     s.resumeDomain('LAB');
@@ -223,5 +230,22 @@ describe('pauses and close', () => {
     expect(await running).toBe('done');
     await closing;
     expect(closed).toBe(true);
+  });
+});
+
+describe('the task signal', () => {
+  it('is given to a fn that declares a parameter, and aborted on timeout; a fn without one gets no argument', async () => {
+    const s = createScheduler({ concurrency: 2 });
+    s.setTenant('t');
+    let seen: AbortSignal | undefined;
+    const slow = s.submit((signal: AbortSignal) => {
+      seen = signal;
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve('stopped')));
+    }, { tenant_id: 't', timeout_ms: 20 });
+    await expectCodedRejection(slow, isSchedulerError, 'TIMEOUT');
+    expect(seen?.aborted).toBe(true);
+    const args = await s.submit(function (this: unknown) { return arguments.length; }, { tenant_id: 't' });
+    expect(args).toBe(0);
+    await s.close();
   });
 });

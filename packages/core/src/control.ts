@@ -12,7 +12,7 @@
 import { CoreError } from './errors.js';
 import { isObject } from './object.js';
 import { tenantIdProblem } from './tenant-id.js';
-import { isMode, MODES, type Mode } from './vocabulary.js';
+import { DOMAINS, isDomain, isMode, MODES, type Domain, type Mode } from './vocabulary.js';
 
 /**
  * Who froze a tenant: an operator (`admin`), the quota's overrun rule (`OVERRUN`: a settlement above
@@ -74,9 +74,47 @@ export interface ModeEvent {
   requested_by: string;
 }
 
-export type ControlEvent = LockdownEvent | UnlockEvent | FreezeEvent | UnfreezeEvent | EnvelopeEvent | ModeEvent;
+/** What a pause holds back: one tenant's work, or one domain's (PROD, SHADOW, LAB). */
+export type PauseScope = 'tenant' | 'domain';
+
+/**
+ * New work of a tenant or a domain is held back (the scheduler refuses it with TENANT_PAUSED / DOMAIN_PAUSED;
+ * queued work waits) until a resume: a backpressure stage's action, or an operator's.
+ */
+export interface PauseEvent {
+  type: 'pause';
+  scope: PauseScope;
+  /** A tenant id (scope tenant) or a domain (scope domain). */
+  id: string;
+  by: string;
+  reason: string;
+}
+
+/** A pause is lifted. */
+export interface ResumeEvent {
+  type: 'resume';
+  scope: PauseScope;
+  id: string;
+  by: string;
+}
+
+/**
+ * A tenant's canary traffic is suspended (`suspended: true`: the policy sees context.canary_suspended and
+ * denies canary work with CANARY_SUSPENDED; new experiments run in LAB) or restored (`suspended: false`).
+ */
+export interface CanaryEvent {
+  type: 'canary';
+  tenant_id: string;
+  suspended: boolean;
+  by: string;
+  reason: string;
+}
+
+export type ControlEvent = LockdownEvent | UnlockEvent | FreezeEvent | UnfreezeEvent | EnvelopeEvent | ModeEvent | PauseEvent | ResumeEvent | CanaryEvent;
 export type ControlEventType = ControlEvent['type'];
-export const CONTROL_EVENT_TYPES = ['lockdown', 'unlock', 'freeze', 'unfreeze', 'envelope', 'mode'] as const satisfies readonly ControlEventType[];
+export const CONTROL_EVENT_TYPES = [
+  'lockdown', 'unlock', 'freeze', 'unfreeze', 'envelope', 'mode', 'pause', 'resume', 'canary',
+] as const satisfies readonly ControlEventType[];
 
 /**
  * Hands a control event to the host, which makes it durable (appends it to its control-plane log) and
@@ -96,12 +134,21 @@ export interface TenantFreezeState {
   reason: string;
 }
 
-/** What is in force. Maps are keyed by tenant id (any valid id, "__proto__" included). */
+export interface PauseState {
+  by: string;
+  reason: string;
+}
+
+/** What is in force. Maps are keyed by tenant id (any valid id, "__proto__" included) or domain. */
 export interface ControlState {
   mode: Mode;
   frozen: ReadonlyMap<string, TenantFreezeState>;
   locked: ReadonlyMap<string, TenantLockState>;
   envelopes: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  /** Paused tenants and domains. */
+  paused: { readonly tenants: ReadonlyMap<string, PauseState>; readonly domains: ReadonlyMap<Domain, PauseState> };
+  /** Tenants whose canary traffic is suspended. */
+  canarySuspended: ReadonlyMap<string, PauseState>;
 }
 
 /** The state before any event: NORMAL mode, nobody frozen or locked, no run-time envelope. */
@@ -110,6 +157,8 @@ export const INITIAL_CONTROL_STATE: ControlState = Object.freeze({
   frozen: new Map<string, TenantFreezeState>(),
   locked: new Map<string, TenantLockState>(),
   envelopes: new Map<string, Readonly<Record<string, unknown>>>(),
+  paused: { tenants: new Map<string, PauseState>(), domains: new Map<Domain, PauseState>() },
+  canarySuspended: new Map<string, PauseState>(),
 });
 
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -121,6 +170,9 @@ const FIELDS: Record<ControlEventType, readonly string[]> = {
   unfreeze: ['type', 'tenant_id', 'by'],
   envelope: ['type', 'tenant_id', 'envelope'],
   mode: ['type', 'mode', 'requested_by'],
+  pause: ['type', 'scope', 'id', 'by', 'reason'],
+  resume: ['type', 'scope', 'id', 'by'],
+  canary: ['type', 'tenant_id', 'suspended', 'by', 'reason'],
 };
 
 function invalid(field: string, message: string): CoreError {
@@ -185,10 +237,24 @@ export function checkControlEvent(v: unknown, field = 'event'): ControlEvent {
     case 'mode':
       if (!isMode(v.mode)) throw invalid(`${field}.mode`, `must be one of ${MODES.join(', ')}`);
       return { type: 'mode', mode: v.mode, requested_by: text(v.requested_by, `${field}.requested_by`) };
+    case 'pause':
+    case 'resume': {
+      const scope = v.scope;
+      if (scope !== 'tenant' && scope !== 'domain') throw invalid(`${field}.scope`, 'must be tenant or domain');
+      let id: string;
+      if (scope === 'tenant') id = tenant(v.id, `${field}.id`);
+      else if (isDomain(v.id)) id = v.id;
+      else throw invalid(`${field}.id`, `must be one of ${DOMAINS.join(', ')} for a domain pause`);
+      const by = text(v.by, `${field}.by`);
+      return type === 'pause' ? { type: 'pause', scope, id, by, reason: text(v.reason, `${field}.reason`) } : { type: 'resume', scope, id, by };
+    }
+    case 'canary':
+      if (typeof v.suspended !== 'boolean') throw invalid(`${field}.suspended`, 'must be a boolean');
+      return { type: 'canary', tenant_id: tenant(v.tenant_id, `${field}.tenant_id`), suspended: v.suspended, by: text(v.by, `${field}.by`), reason: text(v.reason, `${field}.reason`) };
   }
 }
 
-function withEntry<V>(map: ReadonlyMap<string, V>, key: string, value: V | undefined): ReadonlyMap<string, V> {
+function withEntry<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): ReadonlyMap<K, V> {
   const next = new Map(map);
   if (value === undefined) next.delete(key);
   else next.set(key, value);
@@ -215,6 +281,14 @@ export function nextControlState(state: ControlState, event: ControlEvent): Cont
       return { ...state, envelopes: withEntry(state.envelopes, event.tenant_id, event.envelope) };
     case 'mode':
       return { ...state, mode: event.mode };
+    case 'pause':
+    case 'resume': {
+      const entry = event.type === 'pause' ? { by: event.by, reason: event.reason } : undefined;
+      if (event.scope === 'tenant') return { ...state, paused: { ...state.paused, tenants: withEntry(state.paused.tenants, event.id, entry) } };
+      return { ...state, paused: { ...state.paused, domains: withEntry(state.paused.domains, event.id as Domain, entry) } };
+    }
+    case 'canary':
+      return { ...state, canarySuspended: withEntry(state.canarySuspended, event.tenant_id, event.suspended ? { by: event.by, reason: event.reason } : undefined) };
   }
 }
 
@@ -227,6 +301,9 @@ export function controlState(events: Iterable<ControlEvent>, initial: ControlSta
   const frozen = new Map(initial.frozen);
   const locked = new Map(initial.locked);
   const envelopes = new Map(initial.envelopes);
+  const pausedTenants = new Map(initial.paused.tenants);
+  const pausedDomains = new Map(initial.paused.domains);
+  const canary = new Map(initial.canarySuspended);
   let mode = initial.mode;
   for (const e of events) {
     switch (e.type) {
@@ -248,12 +325,26 @@ export function controlState(events: Iterable<ControlEvent>, initial: ControlSta
       case 'mode':
         mode = e.mode;
         break;
+      case 'pause':
+        if (e.scope === 'tenant') pausedTenants.set(e.id, { by: e.by, reason: e.reason });
+        else pausedDomains.set(e.id as Domain, { by: e.by, reason: e.reason });
+        break;
+      case 'resume':
+        if (e.scope === 'tenant') pausedTenants.delete(e.id);
+        else pausedDomains.delete(e.id as Domain);
+        break;
+      case 'canary':
+        if (e.suspended) canary.set(e.tenant_id, { by: e.by, reason: e.reason });
+        else canary.delete(e.tenant_id);
+        break;
     }
   }
-  return { mode, frozen, locked, envelopes };
+  return { mode, frozen, locked, envelopes, paused: { tenants: pausedTenants, domains: pausedDomains }, canarySuspended: canary };
 }
 
-/** The tenant a control event concerns, or undefined for a node-wide one (a mode switch). */
+/** The tenant a control event concerns, or undefined for a node-wide one (a mode switch, a domain pause). */
 export function controlEventTenant(event: ControlEvent): string | undefined {
-  return event.type === 'mode' ? undefined : event.tenant_id;
+  if (event.type === 'mode') return undefined;
+  if (event.type === 'pause' || event.type === 'resume') return event.scope === 'tenant' ? event.id : undefined;
+  return event.tenant_id;
 }

@@ -13,5 +13,5 @@ export {
 } from './control.js';
 export type {
   ControlEvent, ControlEventType, ControlSink, ControlState, EnvelopeEvent, FreezeEvent, FreezeSource, LockdownEvent, ModeEvent,
-  TenantFreezeState, TenantLockState, UnfreezeEvent, UnlockEvent,
+  TenantFreezeState, TenantLockState, UnfreezeEvent, UnlockEvent, PauseEvent, ResumeEvent, CanaryEvent, PauseScope, PauseState,
 } from './control.js';

@@ -9,9 +9,10 @@
 //                  for its entry, and fail if it cannot be written.
 //   the quota's own freezes go through ControlLog.sink, which the quota awaits before freezing.
 //   restore()      at start: folds the log (controlState) and applies exactly what was in force.
-import { controlState, type ControlEvent, type ControlState, type Mode } from '@tenantry/core';
+import { controlState, type ControlEvent, type ControlState, type Domain, type Mode } from '@tenantry/core';
 import type { PolicyEngine } from '@tenantry/policy';
 import type { BudgetEnvelope, Quota } from '@tenantry/quota';
+import type { Scheduler } from '@tenantry/scheduler';
 import type { ControlLog } from './control-log.js';
 
 /** What a lockdown listener of the policy engine receives. */
@@ -29,6 +30,9 @@ export interface RestoreReport {
   frozen: number;
   locked: number;
   envelopes: number;
+  /** Paused tenants and domains, and tenants whose canary traffic is suspended. */
+  paused: number;
+  canarySuspended: number;
 }
 
 export class ControlPlane {
@@ -45,15 +49,33 @@ export class ControlPlane {
     if (!this.#applying) this.#recordLockdown(lock);
   };
 
-  constructor(log: ControlLog, quota: Quota, policy: PolicyEngine, known: (tenantId: string) => boolean) {
+  readonly #scheduler: Scheduler | undefined;
+  /** Tenants whose canary traffic is suspended (the policy sees context.canary_suspended). */
+  readonly #canary = new Set<string>();
+  /** Tenants and domains paused (kept here too, so they are in force before a scheduler sees work). */
+  readonly #pausedTenants = new Set<string>();
+  readonly #pausedDomains = new Set<Domain>();
+
+  constructor(log: ControlLog, quota: Quota, policy: PolicyEngine, known: (tenantId: string) => boolean, scheduler?: Scheduler) {
     this.log = log;
     this.#quota = quota;
     this.#policy = policy;
     this.#known = known;
+    this.#scheduler = scheduler;
   }
 
   get mode(): Mode {
     return this.#mode;
+  }
+
+  /** Whether `tenantId`'s canary traffic is suspended. */
+  canarySuspended(tenantId: string): boolean {
+    return this.#canary.has(tenantId);
+  }
+
+  /** Whether new work of `tenantId`, or of `domain`, is held back. */
+  paused(tenantId: string, domain?: Domain): boolean {
+    return this.#pausedTenants.has(tenantId) || (domain !== undefined && this.#pausedDomains.has(domain));
   }
 
   /**
@@ -67,7 +89,10 @@ export class ControlPlane {
     const state = controlState(events);
     await this.#applyState(state, events);
     this.#policy.on('lockdown', this.#onLockdown);
-    return { events: events.length, mode: state.mode, frozen: state.frozen.size, locked: state.locked.size, envelopes: state.envelopes.size };
+    return {
+      events: events.length, mode: state.mode, frozen: state.frozen.size, locked: state.locked.size, envelopes: state.envelopes.size,
+      paused: state.paused.tenants.size + state.paused.domains.size, canarySuspended: state.canarySuspended.size,
+    };
   }
 
   async #applyState(state: ControlState, events: readonly ControlEvent[]): Promise<void> {
@@ -83,6 +108,21 @@ export class ControlPlane {
     }
     for (const [tenantId, lock] of state.locked) {
       if (this.#known(tenantId) && this.#policy.lockOf(tenantId) === undefined) this.#policy.lock(tenantId, { by: lock.by, reason: lock.reason });
+    }
+    for (const tenantId of state.paused.tenants.keys()) if (this.#known(tenantId)) this.#pause('tenant', tenantId, true);
+    for (const domain of state.paused.domains.keys()) this.#pause('domain', domain, true);
+    for (const tenantId of state.canarySuspended.keys()) if (this.#known(tenantId)) this.#canary.add(tenantId);
+  }
+
+  #pause(scope: 'tenant' | 'domain', id: string, on: boolean): void {
+    if (scope === 'tenant') {
+      if (on) this.#pausedTenants.add(id);
+      else this.#pausedTenants.delete(id);
+      if (this.#scheduler !== undefined) (on ? this.#scheduler.pauseTenant(id) : this.#scheduler.resumeTenant(id));
+    } else {
+      if (on) this.#pausedDomains.add(id as Domain);
+      else this.#pausedDomains.delete(id as Domain);
+      if (this.#scheduler !== undefined) (on ? this.#scheduler.pauseDomain(id as Domain) : this.#scheduler.resumeDomain(id as Domain));
     }
   }
 
@@ -122,6 +162,14 @@ export class ControlPlane {
         return;
       case 'unlock':
         if (this.#policy.lockOf(event.tenant_id) !== undefined) this.#policy.unlock(event.tenant_id, { by: event.by, reason: event.reason });
+        return;
+      case 'pause':
+      case 'resume':
+        this.#pause(event.scope, event.id, event.type === 'pause');
+        return;
+      case 'canary':
+        if (event.suspended) this.#canary.add(event.tenant_id);
+        else this.#canary.delete(event.tenant_id);
         return;
     }
   }

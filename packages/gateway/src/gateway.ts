@@ -14,7 +14,7 @@ import type { AppendResult, AuditLedger, JsonObject } from '@tenantry/audit';
 import { isObject, MODES as CORE_MODES, type Mode as CoreMode } from '@tenantry/core';
 import type { PolicyEngine } from '@tenantry/policy';
 import type { Quota } from '@tenantry/quota';
-import type { Scheduler } from '@tenantry/scheduler';
+import type { AgentSupervisor, Scheduler } from '@tenantry/scheduler';
 import { AdminRoutes } from './admin.js';
 import { CONTROL_PLANE, ControlLog } from './control-log.js';
 import { ControlPlane, type RestoreReport } from './control-plane.js';
@@ -23,7 +23,9 @@ import { checkInvokeRequest, isReply } from './invoke-request.js';
 import { defaultStages, type StageDeps } from './invoke-stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { reply, unauthenticated, type GatewayReply } from './reply.js';
+import { checkFailoverOptions, failoverStage, type FailoverOptions } from './failover.js';
 import { scheduleStage } from './schedule-stage.js';
+import { observeScheduler } from './scheduler-observer.js';
 import { SettleRetryQueue } from './settle-retry.js';
 import { rebuildUsage, type UsageRebuildReport } from './usage-rebuild.js';
 import { runStages, type Stage } from './stage.js';
@@ -53,6 +55,11 @@ export interface GatewayOptions {
   policy: PolicyEngine;
   /** Default: mockModel(). */
   upstream?: Upstream;
+  /**
+   * Several upstreams in order of preference, instead of `upstream`: the call goes to the first the tenant's
+   * egress policy allows and whose circuit is closed, and fails over to the next (failover.ts).
+   */
+  failover?: FailoverOptions;
   /** The control-plane log over `ledger` (default: a new one). */
   control?: ControlLog;
   /**
@@ -60,6 +67,8 @@ export interface GatewayOptions {
    * tenants file is set on it with weight 1. Default: no scheduler (the call runs at once).
    */
   scheduler?: Scheduler;
+  /** Agents whose lifecycle transitions become audit entries of their tenant (`agent.transition`) and metrics. */
+  supervisor?: AgentSupervisor;
   /**
    * The invoke path: given the default stages (ledger, policy, reserve, settle, [schedule,] upstream), the stages to run,
    * e.g. to put a scheduler in front of the upstream call. Default: the defaults.
@@ -84,8 +93,10 @@ export class Gateway {
   readonly #settleRetries: SettleRetryQueue;
   readonly #unsubscribe: () => void;
   readonly #scheduler: Scheduler | undefined;
+  readonly #unobserve: () => void;
 
   private constructor(tenants: TenantDirectory, o: GatewayOptions, control: ControlPlane, restored: RestoreReport, usage: UsageRebuildReport) {
+    const failover = o.failover === undefined ? undefined : checkFailoverOptions(o.failover);
     this.tenants = tenants;
     this.ledger = o.ledger;
     this.quota = o.quota;
@@ -104,8 +115,10 @@ export class Gateway {
       corruption: (tenantId) => o.ledger.log.corruption(tenantId),
     };
     const defaults = defaultStages(deps);
+    if (failover !== undefined) defaults[defaults.length - 1] = failoverStage(failover, { policy: o.policy, control, metrics: this.metrics });
     if (o.scheduler !== undefined) defaults.splice(defaults.length - 1, 0, scheduleStage(o.scheduler));
     this.#stages = o.stages === undefined ? defaults : [...o.stages(defaults)];
+    this.#unobserve = observeScheduler(this.metrics.registry, o.scheduler, o.supervisor, (tenantId, kind, payload) => this.#audit(tenantId, kind, payload));
     this.#admin = new AdminRoutes({ tenants, policy: o.policy, control, audit, readOnly: (id) => o.ledger.log.corruption(id) !== undefined });
     // The quota's cost-defense alerts and limiter actions are audit entries of the tenant, and counted.
     // (The freezes among them reach the control-plane log through the quota's control sink.)
@@ -143,6 +156,8 @@ export class Gateway {
     if (o.scheduler !== undefined && (!isObject(o.scheduler) || typeof o.scheduler.submit !== 'function')) {
       throw new GatewayError('INVALID_ARGUMENT', 'options.scheduler must be a Scheduler (createScheduler)', 'options.scheduler');
     }
+    if (o.failover !== undefined && o.upstream !== undefined) throw new GatewayError('INVALID_ARGUMENT', 'options.failover and options.upstream exclude each other', 'options.failover');
+    if (o.failover !== undefined) checkFailoverOptions(o.failover);
     if (o.stages !== undefined && typeof o.stages !== 'function') throw new GatewayError('INVALID_ARGUMENT', 'options.stages must be a function (defaults) => stages', 'options.stages');
     if (o.control !== undefined && !(o.control instanceof ControlLog && o.control.ledger === o.ledger)) {
       throw new GatewayError('INVALID_ARGUMENT', 'options.control must be a ControlLog over options.ledger', 'options.control');
@@ -169,7 +184,7 @@ export class Gateway {
     o.policy.setData(data);
     for (const t of file.tenants) await o.quota.setEnvelope(t.envelope);
     if (o.scheduler !== undefined) for (const t of file.tenants) o.scheduler.setTenant(t.tenant_id);
-    const control = new ControlPlane(o.control ?? new ControlLog(o.ledger), o.quota, o.policy, (id) => tenants.tenant(id) !== undefined);
+    const control = new ControlPlane(o.control ?? new ControlLog(o.ledger), o.quota, o.policy, (id) => tenants.tenant(id) !== undefined, o.scheduler);
     const restored = await control.restore();
     const usage = await rebuildUsage(o.ledger.log, o.quota, file.tenants.map((t) => t.tenant_id));
     return new Gateway(tenants, o, control, restored, usage);
@@ -249,6 +264,7 @@ export class Gateway {
   /** Settles what can be settled, writes unwritten control events, flushes the audit log and closes it. */
   async close(): Promise<void> {
     this.#unsubscribe();
+    this.#unobserve();
     await this.#scheduler?.close();
     await this.#settleRetries.close();
     await this.control.close();

@@ -17,6 +17,8 @@ export type { StageDeps } from './invoke-stages.js';
 export { checkInvokeRequest, MAX_ESTIMATE_USD } from './invoke-request.js';
 export { auditFailure } from './audit-failure.js';
 export { scheduleStage } from './schedule-stage.js';
+export { failoverStage, checkFailoverOptions } from './failover.js';
+export type { FailoverOptions, UpstreamTarget } from './failover.js';
 export { rebuildUsage } from './usage-rebuild.js';
 export type { UsageRebuildReport } from './usage-rebuild.js';
 export { tenantryRoutes, clientError } from './fastify.js';

@@ -74,7 +74,7 @@ export function policyStage(d: StageDeps): Stage {
         principal: { tenant_id: tenant.tenant_id, ...tenant.principal },
         action: b.action,
         resource: b.resource,
-        context: { mode: d.control.mode },
+        context: d.control.canarySuspended(tenant.tenant_id) ? { mode: d.control.mode, canary_suspended: true } : { mode: d.control.mode },
       });
       m.stageOf('policy').observe((performance.now() - t0) / 1000);
       ctx.decision = decision;
@@ -111,11 +111,21 @@ export function reserveStage(d: StageDeps): Stage {
       const { tenant, request: b } = ctx;
       const m = d.metrics;
       const domain = b.resource.domain;
+      // A paused tenant or domain (a backpressure action or an operator's) takes no new work: refused before
+      // anything is reserved.
+      if (d.control.paused(tenant.tenant_id, isDomain(domain) ? domain : undefined)) {
+        const code = d.control.paused(tenant.tenant_id) ? 'TENANT_PAUSED' : 'DOMAIN_PAUSED';
+        return { ...reply(503, code, `not admitted: ${code === 'TENANT_PAUSED' ? `tenant ${tenant.tenant_id}` : `domain ${String(domain)}`} is paused`), headers: { 'retry-after': '5' } };
+      }
+      // A new experiment of a tenant whose canary traffic is suspended (a backpressure action at its budget
+      // boundary) is downgraded to LAB.
+      const runIn = b.experiment_id !== undefined && d.control.canarySuspended(tenant.tenant_id) ? 'LAB' : isDomain(domain) ? domain : undefined;
+      if (runIn !== undefined) ctx.domain = runIn;
       let reservation;
       try {
         reservation = await m.time('quota_reserve', () => d.quota.reserve({
           tenant_id: tenant.tenant_id, usd: b.estimated_usd,
-          ...(isDomain(domain) ? { domain } : {}),
+          ...(runIn === undefined ? {} : { domain: runIn }),
           ...(b.experiment_id === undefined ? {} : { experiment_id: b.experiment_id }),
         }));
       } catch (e) {
@@ -131,7 +141,9 @@ export function reserveStage(d: StageDeps): Stage {
         return { ...r, headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
       }
       const id = reservation.id;
-      const admitted = await append(d, tenant.tenant_id, 'invoke.admit', { ...requestFields(b), reservation: id, expires_at: reservation.expires_at });
+      const admitted = await append(d, tenant.tenant_id, 'invoke.admit', {
+        ...requestFields(b), reservation: id, expires_at: reservation.expires_at, ...(runIn === undefined ? {} : { domain: runIn }),
+      });
       if (failed(admitted)) {
         await d.quota.release(id);
         return admitted;
@@ -166,7 +178,9 @@ export function settleStage(d: StageDeps): Stage {
       if (result === undefined || reservation === undefined) return answer;
       const { tenant, request: b } = ctx;
       const m = d.metrics;
-      const written = await append(d, tenant.tenant_id, 'invoke', { ...requestFields(b), charged_usd: result.usd, reservation: reservation.id });
+      const written = await append(d, tenant.tenant_id, 'invoke', {
+        ...requestFields(b), charged_usd: result.usd, reservation: reservation.id, ...(ctx.servedBy === undefined ? {} : { upstream: ctx.servedBy }),
+      });
       if (failed(written)) return written;
       ctx.charged = true;
       const receipt = { tenant_id: tenant.tenant_id, index: written.index, leaf_hash: written.leaf_hash };
@@ -185,7 +199,7 @@ export function settleStage(d: StageDeps): Stage {
         }
       }
       m.spend.inc({ tenant: tenant.tenant_id }, result.usd);
-      return { status: 200, body: { receipt, charged_usd: result.usd, output: answer.body } };
+      return { status: 200, body: { receipt, charged_usd: result.usd, output: answer.body, ...(ctx.servedBy === undefined ? {} : { upstream: ctx.servedBy }) } };
     },
   };
 }

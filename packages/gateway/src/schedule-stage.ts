@@ -16,7 +16,7 @@ export function scheduleStage(scheduler: Scheduler): Stage {
   return {
     name: 'schedule',
     async handle(ctx, next) {
-      const domain = ctx.request.resource.domain;
+      const domain = ctx.domain ?? ctx.request.resource.domain;
       try {
         return await scheduler.submit(() => next(), { tenant_id: ctx.tenant.tenant_id, ...(isDomain(domain) ? { domain } : {}) });
       } catch (e) {

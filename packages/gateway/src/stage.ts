@@ -3,6 +3,7 @@
 // and act on what comes back (settle after the call), or wrap next() (release a reservation when the
 // rest fails; a scheduler runs next() in a slot). So a new concern joins the path as one more stage,
 // without editing the others.
+import type { Domain } from '@tenantry/core';
 import type { Decision } from '@tenantry/policy';
 import type { JsonObject } from '@tenantry/audit';
 import type { GatewayReply } from './reply.js';
@@ -26,6 +27,13 @@ export interface InvokeContext {
   reservation?: { id: string };
   /** The upstream's answer, once the call has happened. */
   result?: UpstreamResult;
+  /** Which upstream served it, when the route names several (failover). */
+  servedBy?: string;
+  /**
+   * The domain the call is reserved and scheduled in: the resource's, except that a new experiment of a tenant
+   * whose canary traffic is suspended runs in LAB.
+   */
+  domain?: Domain;
   /** True once the charge's `invoke` entry is durable: from then on the reservation is settled, never released. */
   charged?: boolean;
 }

@@ -7,6 +7,8 @@ export interface UpstreamCall {
   action: string;
   resource: Record<string, unknown>;
   estimated_usd: number;
+  /** Aborted when the call is no longer wanted (its timeout passed); an upstream should stop on it. */
+  signal?: AbortSignal;
 }
 
 export interface UpstreamResult {

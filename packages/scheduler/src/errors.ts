@@ -21,7 +21,11 @@ export type SchedulerErrorCode =
   | 'TIMEOUT'
   /** The caller's `signal` aborted. */
   | 'ABORTED'
-  /** The task failed with retryable errors on every attempt; it is in `poisoned()`, `cause` is the last error. */
+  /**
+   * The task cannot succeed as it is: it failed with retryable errors on every attempt (it is in `poisoned()`,
+   * `cause` is the last error), or, in a tenant pool, it exhausted its worker's heap (`cause` is
+   * ERR_WORKER_OUT_OF_MEMORY; only that worker died).
+   */
   | 'POISONED'
   /** submit for a tenant that was never set with setTenant. */
   | 'UNKNOWN_TENANT'

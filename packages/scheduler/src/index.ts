@@ -8,3 +8,13 @@ export type { SchedulerOptions, TenantOptions, SubmitOptions, AdaptiveConcurrenc
 export type { SchedulerEvent, SchedulerEventType, SchedulerListener } from './events.js';
 export type { PoisonedTask } from './poison.js';
 export type { BreakerState } from './breakers.js';
+export { createBackpressure } from './backpressure.js';
+export type { Backpressure, BackpressureOptions } from './backpressure.js';
+export { createTenantPools } from './pools.js';
+export type { TenantPools, TenantPoolsStats, TenantPoolStats, TenantPoolRunOptions } from './pools.js';
+export { DEFAULT_MAX_POOLS, DEFAULT_POOL_IDLE_TIMEOUT_MS, DEFAULT_RESOURCE_LIMITS, MAX_POOLS, MAX_THREADS_PER_POOL } from './pool-options.js';
+export type { TenantPoolsOptions, PoolResourceLimits } from './pool-options.js';
+export { createAgentSupervisor } from './supervisor.js';
+export type { AgentSupervisor, AgentEvent, AgentListener, AgentStatus } from './supervisor.js';
+export type { AgentSupervisorOptions, Agent } from './supervisor-options.js';
+export type { AgentState, AgentTransitionReason, HealthSample, HealthThresholds, RestartOptions } from './lifecycle.js';

@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { createQuota, type BudgetEnvelope, type Quota, type QuotaStore, type RestoreRecord } from '@tenantry/quota';
 import { STORES } from './stores.js';
+import { rng } from '../helpers/random.js';
 
 const DAY = 86_400_000;
 /** Long enough that no settle of the history finds its id forgotten, and Redis charges a whole lost log. */
@@ -27,16 +28,10 @@ const TENANTS: BudgetEnvelope[] = [
 const EXPERIMENTS = ['exp-a', 'exp-b'];
 const TTLS = [30_000, 600_000, 7_200_000, 21_600_000];
 
-/** mulberry32: a small seeded PRNG (public domain, Tommy Ettinger), so every run replays the same history. */
+/** Seeded (test/helpers/random.ts), so every run replays the same history; a float in [0, 1). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rng(seed);
+  return () => next() / 4294967296;
 }
 
 /** An entry of the host's log, as the gateway writes it. */

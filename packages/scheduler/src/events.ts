@@ -29,3 +29,20 @@ export type SchedulerEvent =
 
 export type SchedulerEventType = SchedulerEvent['type'];
 export type SchedulerListener = (event: SchedulerEvent) => void;
+
+/**
+ * Calls every listener with `event`. A listener that throws must not leave its emitter half-way through a
+ * change: its error is rethrown on its own (an uncaught exception, as an EventEmitter listener's would be),
+ * after the change is done.
+ */
+export function emitToAll<E>(listeners: Iterable<(event: E) => void>, event: E): void {
+  for (const l of listeners) {
+    try {
+      l(event);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+}

@@ -17,7 +17,7 @@ import { Breakers, Cancelled, type BreakerState } from './breakers.js';
 import { AimdLimit, fixedLimit, type ConcurrencyLimit } from './concurrency.js';
 import { nextDomain } from './domains.js';
 import { invalidArgument, SchedulerError, type SchedulerErrorCode } from './errors.js';
-import type { SchedulerEvent, SchedulerListener } from './events.js';
+import { emitToAll, type SchedulerEvent, type SchedulerListener } from './events.js';
 import { FairQueue, type FairItem } from './fair-queue.js';
 import { IdempotencyStore } from './idempotency.js';
 import { checkTenant, resolveOptions, resolveSubmit, resolveTenant, type ResolvedOptions, type ResolvedSubmit, type ResolvedTenant, type SchedulerOptions, type SubmitOptions, type TenantOptions } from './options.js';
@@ -584,15 +584,7 @@ class Engine implements Scheduler {
   // A listener that throws must not leave the scheduler half-way through a change: its error is rethrown
   // on its own (an uncaught exception, as an EventEmitter listener's would be), after the change is done.
   private emit(event: SchedulerEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (e) {
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
-    }
+    emitToAll(this.listeners, event);
   }
 
   private tenant(tenant_id: string): TenantState {

@@ -9,6 +9,7 @@
 //
 // A listener may call back into the supervisor (stop an agent from its event): each step of a transition
 // applies only if the agent is still where the step expects it.
+import { emitToAll } from './events.js';
 import { invalidArgument, SchedulerError } from './errors.js';
 import { afterCheck, afterCrash, type AgentState, type AgentTransitionReason, type HealthOutcome, type Step } from './lifecycle.js';
 import { asSample, checkAgent, resolveSupervisorOptions, type Agent, type AgentSupervisorOptions, type ResolvedSupervisorOptions } from './supervisor-options.js';
@@ -327,15 +328,7 @@ class Supervisor implements AgentSupervisor {
   // As the scheduler's: a listener that throws must not leave a transition half-way; its error is rethrown
   // on its own (an uncaught exception, as an EventEmitter listener's would be), after the transition.
   private emit(event: AgentEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (e) {
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
-    }
+    emitToAll(this.listeners, event);
   }
 }
 

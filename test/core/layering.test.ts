@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['core', 'kernels', 'audit', 'policy', 'quota', 'scheduler', 'gateway'] as const;
+const PACKAGES = ['core', 'kernels', 'audit', 'policy', 'quota', 'scheduler', 'federation', 'gateway'] as const;
 type Pkg = (typeof PACKAGES)[number];
 
 /** What each package may import (its layer and the ones below it). */
@@ -18,7 +18,8 @@ const ALLOWED: Record<Pkg, readonly Pkg[]> = {
   policy: ['core', 'kernels'],
   quota: ['core', 'kernels'],
   scheduler: ['core', 'kernels', 'quota'],
-  gateway: ['core', 'kernels', 'audit', 'policy', 'quota', 'scheduler'],
+  federation: ['core', 'kernels', 'audit', 'quota', 'scheduler'],
+  gateway: ['core', 'kernels', 'audit', 'policy', 'quota', 'scheduler', 'federation'],
 };
 
 function filesUnder(dir: string, test: (f: string) => boolean): string[] {

@@ -1,0 +1,18 @@
+export { FederationError, isFederationError } from './errors.js';
+export type { FederationErrorCode } from './errors.js';
+export { createLeases } from './lease.js';
+export type { AcquireResult, LeaseGrant, LeaseHolder, LeaseRefusal, Leases, LeasesOptions, RedisConnection, RenewResult } from './lease.js';
+export { FENCE_GUARD_LUA } from './fencing.js';
+export { createMembership, NODE_ROLES } from './membership.js';
+export type { Member, Membership, MembershipOptions, NodeRecord, NodeRole } from './membership.js';
+export { COORDINATOR_RESOURCE, DEFAULT_SHARD_COUNT, createShardKeeper, movedShards, shardOwners, shardResource, tenantShard } from './shards.js';
+export type { ShardEvent, ShardKeeper, ShardKeeperOptions, ShardOwners } from './shards.js';
+export { BROADCAST, checkCertificate, generateOperatorKey, issueNodeKey, nodeIdProblem } from './node-keys.js';
+export type { CheckedCertificate, IssueNodeKeyOptions, NodeCertificate, NodeKey, OperatorKey } from './node-keys.js';
+export { MAX_MESSAGE_BYTES, openMessage, signMessage } from './messages.js';
+export type { MessageToSign, MessageTrust, OpenedMessage, SignedMessage } from './messages.js';
+export { MAX_REVOKED, Revocations, checkRevocationList, nextRevocationList, signRevocationList } from './revocation.js';
+export type { RevocationList } from './revocation.js';
+export { ReplayGuard } from './replay-guard.js';
+export type { ReplayGuardOptions, ReplayGuardStats } from './replay-guard.js';
+export { DOMAIN_CERTIFICATE, DOMAIN_MESSAGE, DOMAIN_REVOCATIONS, MAX_JSON_DEPTH } from './signing.js';

@@ -27,3 +27,4 @@ export { AuditLedger, CHECKPOINT_FILE } from './ledger.js';
 export type { AuditLedgerOptions, NodeCheckpoint } from './ledger.js';
 export { verifyAuditDir, proveFromAuditDir } from './verify-dir.js';
 export type { AuditDirReport, Divergence, TenantReplay } from './verify-dir.js';
+export { _canonicalJson as canonicalJson } from './canonical-json.js';

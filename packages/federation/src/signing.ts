@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { isObject } from '@tenantry/core';
+import { canonicalJson } from '@tenantry/audit';
 
 /** Domain of a node certificate, signed by the operator key. */
 export const DOMAIN_CERTIFICATE = 'tenantry-federation/node-certificate/v1\n';
@@ -59,13 +60,12 @@ export function _jsonDataProblem(v: unknown, depth = 0): string | undefined {
   return `${typeof v} is not JSON data`;
 }
 
-/** RFC 8785 serialisation. Precondition: `_jsonDataProblem(v) === undefined`. */
+/**
+ * RFC 8785 serialisation, @tenantry/audit's (one canonical JSON for the whole project). Precondition:
+ * `_jsonDataProblem(v) === undefined`.
+ */
 export function _canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(_canonicalJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${_canonicalJson(o[k])}`).join(',')}}`;
+  return canonicalJson(v);
 }
 
 /** The bytes a signature covers (see the file comment). */

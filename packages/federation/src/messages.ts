@@ -63,17 +63,8 @@ export interface SignedMessage {
   certificate: NodeCertificate;
 }
 
-/** A message that passed every check of openMessage. `payload` is a copy. */
-export interface OpenedMessage {
-  message_id: string;
-  source_node: string;
-  target_node: string;
-  message_type: string;
-  payload: unknown;
-  timestamp: number;
-  protocol_version: typeof PROTOCOL_VERSION;
-  key_id: string;
-}
+/** A message that passed every check of openMessage: the signed message without its proof. `payload` is a copy. */
+export type OpenedMessage = Omit<SignedMessage, 'signature' | 'certificate'>;
 
 /** What the receiving node trusts and remembers. */
 export interface MessageTrust {

@@ -537,13 +537,7 @@ class Engine implements Scheduler {
         return;
       case 'queued':
         this.queues[job.opts.domain].remove(job);
-        t.queued--;
-        this.queued--;
-        this.settle(job);
-        t.rejected++;
-        if (job.opts.key !== undefined) this.idem.fail(t.id, job.opts.key);
-        if (this.listeners.size > 0) this.emit({ type: 'rejected', task_id: job.id, tenant_id: t.id, domain: job.opts.domain, code: error.code });
-        job.reject(error);
+        this.cancelDrained(job, error);
         this.pump();
         return;
       case 'running': {

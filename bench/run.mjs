@@ -1,5 +1,5 @@
 // Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
-// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway, scheduler)
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway, scheduler, cluster)
 import os from 'node:os';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ const SUITES = {
   gateway: { file: './gateway.bench.mjs', title: '@tenantry/gateway' },
   // per-task overhead tables and a virtual-clock overload run; the suite writes its own tables and targets (report()).
   scheduler: { file: './scheduler.bench.mjs', title: '@tenantry/scheduler' },
+  // three reference gateways in cluster mode over one redis-server; the suite writes its own tables (report()).
+  cluster: { file: './cluster.bench.mjs', title: '@tenantry/federation cluster' },
 };
 
 function ratio(rows, a, b) {

@@ -5,7 +5,7 @@
 //   node examples/reference-server/main.mjs     (after npm run build)
 //
 // Environment: PORT (default 8787; 0 picks a free one), HOST (127.0.0.1), DATA_DIR (default
-// .data/reference-server under the working directory), TENANTRY_CONFIG (default
+// .data/reference-server under the working directory, .data/reference-server/<NODE_ID> in cluster mode), TENANTRY_CONFIG (default
 // examples/reference-server/tenants.json), REDIS_URL (the quota in Redis), MOCK_LATENCY_MS (latency of the
 // built-in mock model, default 0), MOCK_COST_RATIO (what a call costs as a fraction of its estimate, default 0.8;
 // above 1 every call overruns its reservation, which freezes the tenant), DEFENSE_TICK_MS (how often the
@@ -16,6 +16,9 @@
 // and the connection is closed; SCHEDULER_CONCURRENCY (upstream calls at once, default 64) and
 // SCHEDULER_MAX_QUEUED_PER_TENANT (calls one tenant may have waiting, default 256; past it 503 QUEUE_FULL),
 // BACKPRESSURE_INTERVAL_MS (how often the backpressure stages run, default 1000).
+// Cluster mode: NODE_ID with REDIS_URL, and CLUSTER_NODE_KEY, CLUSTER_OPERATOR_KEY, CLUSTER_LEASE_MS,
+// CLUSTER_SHARDS, CLUSTER_ROLE, CLUSTER_ADDRESS (cluster.mjs): every route works through every node, served by
+// the owner of the tenant's shard, and the quota's admissions carry the owner's fencing token.
 // SIGTERM / SIGINT: stop accepting, finish the requests in flight, close the audit log, exit 0.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
@@ -28,12 +31,14 @@ import { clientError, ControlLog, Gateway, isGatewayError, mockModel, tenantryRo
 import { createPolicyEngine } from '@tenantry/policy';
 import { createQuota, memoryStore, redisStore } from '@tenantry/quota';
 import { createBackpressure, createScheduler } from '@tenantry/scheduler';
+import { clusterConfig, clusterNode, logClusterEvents } from './cluster.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
 const port = env.PORT === undefined ? 8787 : Number(env.PORT);
 const host = env.HOST ?? '127.0.0.1';
-const dataDir = resolve(env.DATA_DIR ?? '.data/reference-server');
+// In cluster mode each node has a directory of its own (nodes on one host must not share a ledger).
+const dataDir = resolve(env.DATA_DIR ?? (env.NODE_ID === undefined ? '.data/reference-server' : join('.data/reference-server', env.NODE_ID)));
 const configFile = resolve(env.TENANTRY_CONFIG ?? join(here, 'tenants.json'));
 const latencyMs = env.MOCK_LATENCY_MS === undefined ? 0 : Number(env.MOCK_LATENCY_MS);
 const costRatio = env.MOCK_COST_RATIO === undefined ? 0.8 : Number(env.MOCK_COST_RATIO);
@@ -93,6 +98,9 @@ async function signerKey() {
   }
 }
 
+const clusterSettings = await clusterConfig(env, { host, port });
+const cluster = clusterSettings === null ? null : clusterNode(clusterSettings);
+
 await mkdir(dataDir, { recursive: true });
 const tenants = JSON.parse(await readFile(configFile, 'utf8'));
 /** Opens the ledger; a damaged key or checkpoint file stops the start with what is wrong and where (fail closed). */
@@ -127,9 +135,11 @@ const control = new ControlLog(ledger);
 // The cost defense watches the spend settled here: SRE burn-rate alerts every DEFENSE_TICK_MS, audited per
 // tenant, and with COST_LIMITER_FREEZE_MS the derivative limiter's freeze.
 const defense = { tickMs, ...(freezeWithinMs === undefined ? {} : { limiter: { freezeWhenExhaustedWithinMs: freezeWithinMs } }) };
-const quota = createQuota({
-  store: env.REDIS_URL ? redisStore({ url: env.REDIS_URL }) : memoryStore(), defense, freezeOnOverrun: true, control: control.sink,
-});
+// In a cluster every admission carries the fencing token of the tenant's shard: a node that lost the shard
+// (paused past its lease, cut off from Redis) admits nothing (503 NOT_OWNER).
+const store = !env.REDIS_URL ? memoryStore()
+  : redisStore({ url: env.REDIS_URL }, cluster === null ? {} : { fence: (tenantId) => cluster.fenceFor(tenantId) });
+const quota = createQuota({ store, defense, freezeOnOverrun: true, control: control.sink });
 const policy = await createPolicyEngine();
 // Every upstream call runs in a slot of its tenant's fair share of its domain (PROD / SHADOW / LAB); a tenant
 // whose queue is full gets 503 QUEUE_FULL with Retry-After while the others go on.
@@ -229,8 +239,20 @@ app.addHook('onRequest', async (req, reply) => {
 });
 app.setErrorHandler((e, _req, reply) => refuse(reply, clientError(e) ?? INTERNAL));
 app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
-await app.register(tenantryRoutes, { gateway });
+await app.register(tenantryRoutes, { gateway, ...(cluster === null ? {} : { cluster }) });
 const address = await app.listen({ port, host });
+if (cluster !== null) {
+  // Joined once the server listens, so that requests forwarded here find it.
+  logClusterEvents(cluster);
+  try {
+    await cluster.start();
+  } catch (e) {
+    console.error(`not starting: cluster mode: ${e.message} (${e.code ?? 'ERROR'})`);
+    await app.close();
+    await gateway.close();
+    process.exit(3);
+  }
+}
 
 let closing = false;
 async function shutdown(signal) {
@@ -243,6 +265,8 @@ async function shutdown(signal) {
   const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
   await app.close();
   clearInterval(reaper);
+  // Leases released, so the other nodes take this node's shards at their next tick, not after the lease.
+  await cluster?.close();
   await gateway.close(); // the audit log's last appends are on disk
   policy.close();
   console.log(`${signal}: closed`);
@@ -253,5 +277,8 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 console.log(`tenantry reference gateway listening on ${address}`);
 console.log(`  data ${dataDir}, tenants ${configFile}, quota ${env.REDIS_URL ? `in Redis (${env.REDIS_URL})` : 'in memory'}`);
+if (cluster !== null) {
+  console.log(`  cluster node ${cluster.nodeId} (${clusterSettings.role}) at ${clusterSettings.address}: ${cluster.stats().shardsOwned} of ${clusterSettings.shardCount} shards, lease ${clusterSettings.leaseMs} ms; GET ${address}/v1/cluster`);
+}
 console.log(`  try: curl -s ${address}/v1/invoke -H 'authorization: Bearer acme-demo-key' -H 'content-type: application/json' \\`);
 console.log(`         -d '{"action":"invoke","resource":{"tenant_id":"acme","layer":"model_access","id":"doc-1","classification":"internal","region":"eu-west-1","domain":"PROD","tool":"chat"},"estimated_usd":0.5}'`);

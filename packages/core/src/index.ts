@@ -15,3 +15,5 @@ export type {
   ControlEvent, ControlEventType, ControlSink, ControlState, EnvelopeEvent, FreezeEvent, FreezeSource, LockdownEvent, ModeEvent,
   TenantFreezeState, TenantLockState, UnfreezeEvent, UnlockEvent, PauseEvent, ResumeEvent, CanaryEvent, PauseScope, PauseState,
 } from './control.js';
+export { FENCE_GUARD_LUA } from './fence-guard.js';
+export type { Fence } from './fence-guard.js';

@@ -4,16 +4,21 @@
 //   tenantry-federation operator-key <name> [--out <file>]
 //   tenantry-federation issue-node-key --operator <file> --node <id> [--days N] [--out <file>]
 //   tenantry-federation revoke --operator <file> --list <file> --key <key_id>
+//   tenantry-federation publish-revocations --list <file> --redis <url> --operator-public <base64 or file> [--prefix <p>]
 //
 // operator-key prints a new operator key pair as JSON; issue-node-key prints a new node key with its certificate,
 // valid from now for N days (default 30). With --out the key goes to a new file created with mode 0600 (never over an
 // existing file) instead of stdout. An operator key file must not be readable by group or others (as ssh insists),
 // since it signs for the whole cluster. revoke adds a key id to the revocation list in --list (a new list, version 1,
 // when the file does not exist), signs the next version and replaces the file atomically (written beside it, then
-// renamed); the list is public, so the file is mode 0644.
+// renamed); the list is public, so the file is mode 0644. publish-revocations stores the list in --list as the
+// cluster's published list (revocation-feed.ts), which every node obeys from its next poll; it needs only the
+// operator's PUBLIC key (--operator-public: the base64 itself, or a file holding it, as base64 text or as JSON with
+// a `public_key`), so it can run where the operator's secret key is not.
 //
-// Exit codes: 0 ok; 1 refused: a list file not signed by this operator, or a key already revoked; 2 usage error;
-// 3 a file cannot be read or written, or an operator key file is too open.
+// Exit codes: 0 ok; 1 refused: a list file not signed by this operator, a key already revoked, a list not newer than
+// the published one; 2 usage error; 3 a file cannot be read or written, or an operator key file is too open;
+// 4 Redis could not be reached (nothing was published).
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -21,16 +26,21 @@ import { parseArgs } from 'node:util';
 import { isFederationError } from './errors.js';
 import { _operatorPublicKey, _secretOf, generateOperatorKey, issueNodeKey, nodeIdProblem, type OperatorKey } from './node-keys.js';
 import { checkRevocationList, nextRevocationList, type RevocationList } from './revocation.js';
-import { _isKeyId } from './signing.js';
+import { publishRevocations } from './revocation-feed.js';
+import { _decodeBase64, _isKeyId } from './signing.js';
 
 const USAGE = `usage:
   tenantry-federation operator-key <name> [--out <file>]
   tenantry-federation issue-node-key --operator <file> --node <id> [--days N] [--out <file>]
   tenantry-federation revoke --operator <file> --list <file> --key <key_id>
+  tenantry-federation publish-revocations --list <file> --redis <redis://…> --operator-public <base64 | file> [--prefix <p>]
 
-exit codes: 0 ok, 1 refused, 2 usage error, 3 file unreadable, unwritable or too open`;
+--operator-public is the operator's public key: its base64, or a file holding it (base64 text, or JSON with
+"public_key", such as the operator key file itself).
 
-export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, IO: 3 } as const;
+exit codes: 0 ok, 1 refused, 2 usage error, 3 file unreadable, unwritable or too open, 4 Redis unreachable`;
+
+export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, IO: 3, UNAVAILABLE: 4 } as const;
 const DAY_MS = 86_400_000;
 
 class CliExit extends Error {
@@ -118,6 +128,41 @@ async function revoke(operatorFile: string, listFile: string, keyId: string): Pr
   return EXIT.OK;
 }
 
+/** The operator public key of --operator-public: the base64 itself, or a file holding it (text or JSON). */
+async function readOperatorPublic(v: string): Promise<string> {
+  if (_decodeBase64(v, 32) !== undefined) return v;
+  let text: string;
+  try {
+    text = await readFile(v, 'utf8');
+  } catch (e) {
+    throw new CliExit(EXIT.IO, `--operator-public is not base64 of a 32-byte key, and cannot be read as a file: ${(e as Error).message}`);
+  }
+  const trimmed = text.trim();
+  if (_decodeBase64(trimmed, 32) !== undefined) return trimmed;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    parsed = undefined;
+  }
+  const key = typeof parsed === 'object' && parsed !== null ? (parsed as { public_key?: unknown }).public_key : undefined;
+  if (typeof key === 'string' && _decodeBase64(key, 32) !== undefined) return key;
+  throw usage(`--operator-public file ${v} holds neither base64 of a 32-byte key nor JSON with a "public_key"`);
+}
+
+async function publish(listFile: string, url: string, operatorPublic: string, prefix: string | undefined): Promise<number> {
+  const operatorPublicKey = await readOperatorPublic(operatorPublic);
+  const list = await readJson(listFile, 'list');
+  const res = await publishRevocations({ url }, list as RevocationList, { operatorPublicKey, ...(prefix === undefined ? {} : { prefix }) });
+  const version = (list as RevocationList).version;
+  if (res === 'older') {
+    console.error(`refused: a list of version ${version} or newer is published already; nothing changed`);
+    return EXIT.REFUSED;
+  }
+  console.log(`published version ${version} (${(list as RevocationList).revoked.length} key(s) revoked): nodes obey it from their next poll`);
+  return EXIT.OK;
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
@@ -125,7 +170,8 @@ async function run(argv: readonly string[]): Promise<number> {
       args: [...argv], allowPositionals: true, strict: true,
       options: {
         operator: { type: 'string' }, node: { type: 'string' }, days: { type: 'string' }, out: { type: 'string' },
-        list: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        list: { type: 'string' }, key: { type: 'string' }, redis: { type: 'string' }, 'operator-public': { type: 'string' },
+        prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -167,6 +213,17 @@ async function run(argv: readonly string[]): Promise<number> {
     if (!_isKeyId(v.key)) throw usage(`--key must be a key id (8 lowercase hex digits), got ${JSON.stringify(v.key)}`);
     return revoke(v.operator, v.list, v.key);
   }
+  if (command === 'publish-revocations') {
+    if (name !== undefined) throw usage('publish-revocations takes no positional argument');
+    only('list', 'redis', 'operator-public', 'prefix');
+    const operatorPublic = v['operator-public'];
+    if (v.list === undefined || v.redis === undefined || operatorPublic === undefined) {
+      throw usage('publish-revocations needs --list <file>, --redis <url> and --operator-public <base64 or file>');
+    }
+    if (!/^rediss?:\/\//.test(v.redis)) throw usage(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(v.redis)}`);
+    if (v.prefix !== undefined && /[{}]/.test(v.prefix)) throw usage('--prefix must not contain { or }');
+    return publish(v.list, v.redis, operatorPublic, v.prefix);
+  }
   throw usage(command === undefined ? 'a command is needed' : `unknown command ${JSON.stringify(command)}`);
 }
 
@@ -180,7 +237,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (isFederationError(e)) {
       console.error(`FAILED (${e.code}): ${e.message}`);
-      return EXIT.REFUSED;
+      return e.code === 'REDIS_UNAVAILABLE' ? EXIT.UNAVAILABLE : EXIT.REFUSED;
     }
     throw e;
   }

@@ -9,10 +9,16 @@ export { COORDINATOR_RESOURCE, DEFAULT_SHARD_COUNT, createShardKeeper, movedShar
 export type { ShardEvent, ShardKeeper, ShardKeeperOptions, ShardOwners } from './shards.js';
 export { BROADCAST, checkCertificate, generateOperatorKey, issueNodeKey, nodeIdProblem } from './node-keys.js';
 export type { CheckedCertificate, IssueNodeKeyOptions, NodeCertificate, NodeKey, OperatorKey } from './node-keys.js';
+export { CertificateCache } from './certificate-cache.js';
+export type { CertificateCacheOptions, CertificateCacheStats } from './certificate-cache.js';
 export { MAX_MESSAGE_BYTES, openMessage, signMessage } from './messages.js';
 export type { MessageToSign, MessageTrust, OpenedMessage, SignedMessage } from './messages.js';
 export { MAX_REVOKED, Revocations, checkRevocationList, nextRevocationList, signRevocationList } from './revocation.js';
 export type { RevocationList } from './revocation.js';
+export { createRevocationFeed, publishRevocations, revocationsKey } from './revocation-feed.js';
+export type { PublishRevocationsOptions, RevocationFeed, RevocationFeedEvent, RevocationFeedOptions } from './revocation-feed.js';
 export { ReplayGuard } from './replay-guard.js';
 export type { ReplayGuardOptions, ReplayGuardStats } from './replay-guard.js';
 export { DOMAIN_CERTIFICATE, DOMAIN_MESSAGE, DOMAIN_REVOCATIONS, MAX_JSON_DEPTH } from './signing.js';
+export { addressProblem, createClusterNode } from './cluster-node.js';
+export type { ClusterEvent, ClusterMember, ClusterNode, ClusterNodeOptions, ClusterShard, ClusterState, ClusterStats, TenantRoute } from './cluster-node.js';

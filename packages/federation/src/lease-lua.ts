@@ -14,33 +14,11 @@
 // The counter grows only as long as Redis keeps its data: run it with an append-only file. Should a Redis
 // lose its data all the same, the guard's second check (the lease is held by exactly this token) still
 // refuses the old holders.
+import { FENCE_GUARD_LUA } from '@tenantry/core';
 
-/**
- * The fence guard, a Lua function that other scripts (quota scripts, audit checkpoints) prepend to carry a
- * token (protocol 1.0). `tenantry_fence(fence_key, lease_key, token)` with `token` the decimal text:
- *   1. refuses `"STALE_TOKEN:<highest>"` when `token` is lower than the highest token `fence_key` has seen;
- *   2. when `lease_key` is not `false`, refuses `"LEASE_NOT_HELD"` unless the lease exists and is held by
- *      exactly `token` (tokens are unique per resource, so the token alone names the holder);
- *   3. otherwise raises `fence_key` to `token` when higher and answers `false` (the write may proceed).
- * Precondition: `fence_key` and `lease_key` are in the script's KEYS (and, in Redis Cluster, in one slot).
- * A script whose keys live in another slot than the lease passes `false` and gets check 1 only.
- */
-export const FENCE_GUARD_LUA = `
-local function tenantry_fence(fence_key, lease_key, token)
-  local t = tonumber(token)
-  if t == nil then return 'STALE_TOKEN:invalid' end
-  local high = redis.call('GET', fence_key)
-  if high and t < tonumber(high) then return 'STALE_TOKEN:' .. high end
-  if lease_key ~= false then
-    local cur = redis.call('GET', lease_key)
-    if not cur then return 'LEASE_NOT_HELD' end
-    local sep = string.find(cur, '|', 1, true)
-    if tonumber(string.sub(cur, 1, sep - 1)) ~= t then return 'LEASE_NOT_HELD' end
-  end
-  if not high or t > tonumber(high) then redis.call('SET', fence_key, token) end
-  return false
-end
-`;
+export { FENCE_GUARD_LUA };
+
+// The fence guard (FENCE_GUARD_LUA) is @tenantry/core's: quota scripts prepend it too.
 
 /**
  * KEYS lease, token, fence; ARGV node id, lease ms. Takes the lease unless another node holds it; a node

@@ -14,6 +14,7 @@
 //
 // Fail closed: commands are not queued while Redis is unreachable (enableOfflineQueue: false) and time out
 // after `commandTimeoutMs`; every operation then rejects REDIS_UNAVAILABLE and nothing is written.
+import type { Fence } from '@tenantry/core';
 import { Redis } from 'ioredis';
 import { FederationError } from './errors.js';
 import { ACQUIRE_LUA, FENCED_WRITE_LUA, HOLDER_LUA, RELEASE_LUA, RENEW_LUA } from './lease-lua.js';
@@ -73,12 +74,23 @@ export interface Leases {
   /** Who holds `resource` now, as Redis sees it. */
   holder(resource: string): Promise<LeaseHolder | null>;
   /**
+   * holder() of each resource, in the order given, in one round trip (a pipeline of the holder script, not one
+   * script over all the keys: each resource's keys carry their own hash tag). @throws REDIS_UNAVAILABLE
+   */
+  holders(resources: readonly string[]): Promise<Array<LeaseHolder | null>>;
+  /**
    * Writes `entries` into the resource's state if and only if `token` holds its lease and is not lower than
    * the highest token the resource has seen (fencing.ts). @throws STALE_TOKEN, LEASE_NOT_HELD, REDIS_UNAVAILABLE.
    */
   fencedWrite(resource: string, token: number, entries: Readonly<Record<string, string>>): Promise<void>;
   /** The resource's state as fenced writes left it (`_token`: the last writer's token). */
   read(resource: string): Promise<Record<string, string>>;
+  /**
+   * The keys and token another script passes to `tenantry_fence` (FENCE_GUARD_LUA) to write on behalf of the
+   * holder of `token`, such as the quota's admissions (`redisStore({ fence })`). Names keys only: nothing is
+   * checked until the script runs.
+   */
+  fenceOf(resource: string, token: number): Fence;
   /** The holder's clock (the `now` option). */
   now(): number;
   close(): Promise<void>;
@@ -153,6 +165,17 @@ export function _checkToken(v: unknown, field = 'token'): asserts v is number {
   if (!Number.isSafeInteger(v) || (v as number) <= 0) throw _argument(field, `must be a positive integer, got ${String(v)}`);
 }
 
+/**
+ * Internal: an ioredis client that fails closed — no offline queue, no retried request, every command timed out
+ * after `commandTimeoutMs` — and connects on first use. Precondition: `url` is a redis:// or rediss:// URL.
+ */
+export function _failClosedRedis(url: string, commandTimeoutMs: number): Redis {
+  const redis = new Redis(url, { enableOfflineQueue: false, commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 0, lazyConnect: true });
+  // Errors surface on the commands (as REDIS_UNAVAILABLE); the connection keeps retrying.
+  redis.on('error', () => {});
+  return redis;
+}
+
 /** Internal: opens (lazily) the connection of `conn` with fail-closed settings and the scripts defined. */
 export function _connect(conn: RedisConnection, prefix: string, commandTimeoutMs: number): _Connection {
   if (typeof conn !== 'object' || conn === null) throw _argument('connection', 'must be { url } or { client }');
@@ -165,9 +188,7 @@ export function _connect(conn: RedisConnection, prefix: string, commandTimeoutMs
   } else {
     const url = (conn as { url?: unknown }).url;
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw _argument('connection.url', 'must be a redis:// or rediss:// URL');
-    redis = new Redis(url, { enableOfflineQueue: false, commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 0, lazyConnect: true }) as _Scripted;
-    // Errors surface on the commands (as REDIS_UNAVAILABLE); the connection keeps retrying.
-    redis.on('error', () => {});
+    redis = _failClosedRedis(url, commandTimeoutMs) as _Scripted;
     owned = true;
   }
   redis.defineCommand('tenantryAcquire', { numberOfKeys: 3, lua: ACQUIRE_LUA });
@@ -292,6 +313,24 @@ class RedisLeases implements Leases {
     return res === null ? null : { token: Number(res[0]), nodeId: res[1], remainingMs: Math.max(0, Number(res[2])) };
   }
 
+  async holders(resources: readonly string[]): Promise<Array<LeaseHolder | null>> {
+    if (!Array.isArray(resources)) throw _argument('resources', 'must be an array of resource names');
+    resources.forEach((r, i) => _checkResource(r, `resources[${i}]`));
+    if (resources.length === 0) return [];
+    const keys = resources.map((r) => this.#conn.keys(r).lease);
+    const res = await this.#call(async (r) => {
+      const p = r.pipeline() as unknown as { tenantryHolder(key: string): unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (const k of keys) p.tenantryHolder(k);
+      const out = await p.exec();
+      if (out === null) throw new Error('the pipeline was discarded');
+      return out.map(([e, v]) => {
+        if (e !== null) throw e;
+        return v as [string, string, number] | null;
+      });
+    });
+    return res.map((v) => (v === null ? null : { token: Number(v[0]), nodeId: v[1], remainingMs: Math.max(0, Number(v[2])) }));
+  }
+
   async fencedWrite(resource: string, token: number, entries: Readonly<Record<string, string>>): Promise<void> {
     _checkResource(resource);
     _checkToken(token);
@@ -302,6 +341,13 @@ class RedisLeases implements Leases {
   async read(resource: string): Promise<Record<string, string>> {
     _checkResource(resource);
     return _readFenced(this.#conn, resource);
+  }
+
+  fenceOf(resource: string, token: number): Fence {
+    _checkResource(resource);
+    _checkToken(token);
+    const k = this.#conn.keys(resource);
+    return { fenceKey: k.fence, leaseKey: k.lease, token };
   }
 
   async close(): Promise<void> {

@@ -61,7 +61,8 @@ export interface IssueNodeKeyOptions {
   not_after: number;
 }
 
-const CERT_FIELDS = ['key_id', 'node_id', 'not_after', 'not_before', 'public_key', 'signature'];
+/** The fields of a certificate, sorted. */
+export const _CERT_FIELDS: readonly string[] = ['key_id', 'node_id', 'not_after', 'not_before', 'public_key', 'signature'];
 
 function invalid(field: string, message: string): FederationError {
   return new FederationError('INVALID_ARGUMENT', `${field} ${message}`, { field });
@@ -165,8 +166,8 @@ export function checkCertificate(cert: unknown, operatorPublicKey: Uint8Array, n
   const malformed = (f: string, m: string) => new FederationError('MALFORMED', `${field}${f} ${m}`, { field: `${field}${f}` });
   if (!isObject(cert)) throw malformed('', 'must be an object');
   const keys = Object.keys(cert).sort();
-  if (keys.length !== CERT_FIELDS.length || keys.some((k, i) => k !== CERT_FIELDS[i])) {
-    throw malformed('', `must have exactly the fields ${CERT_FIELDS.join(', ')}`);
+  if (keys.length !== _CERT_FIELDS.length || keys.some((k, i) => k !== _CERT_FIELDS[i])) {
+    throw malformed('', `must have exactly the fields ${_CERT_FIELDS.join(', ')}`);
   }
   const idProblem = nodeIdProblem(cert.node_id);
   if (idProblem !== undefined) throw malformed('.node_id', idProblem);
@@ -177,11 +178,19 @@ export function checkCertificate(cert: unknown, operatorPublicKey: Uint8Array, n
   if (!_isTime(cert.not_after)) throw malformed('.not_after', 'must be a non-negative integer');
   const sig = _decodeBase64(cert.signature, 64);
   if (sig === undefined) throw malformed('.signature', 'must be base64 of 64 bytes');
-  const untrusted = (f: string, m: string) => new FederationError('UNTRUSTED_KEY', `${field}${f} ${m}`, { field: `${field}${f}` });
   const fields = { node_id: cert.node_id, public_key: cert.public_key, key_id: cert.key_id, not_before: cert.not_before, not_after: cert.not_after };
-  if (!_verify(DOMAIN_CERTIFICATE, fields, sig, operatorPublicKey)) throw untrusted('.signature', 'is not the operator key\'s signature');
-  if (cert.key_id !== _keyId(pub)) throw untrusted('.key_id', 'is not the key id of public_key');
-  if (now < cert.not_before) throw untrusted('.not_before', `is after now (${now}): the key is not valid yet`);
-  if (now > cert.not_after) throw untrusted('.not_after', `is before now (${now}): the key has expired`);
+  if (!_verify(DOMAIN_CERTIFICATE, fields, sig, operatorPublicKey)) throw _untrusted(field, '.signature', 'is not the operator key\'s signature');
+  if (cert.key_id !== _keyId(pub)) throw _untrusted(field, '.key_id', 'is not the key id of public_key');
+  _checkValidAt(cert as unknown as NodeCertificate, now, field);
   return { node_id: cert.node_id as string, key_id: cert.key_id, publicKey: pub };
+}
+
+function _untrusted(field: string, f: string, m: string): FederationError {
+  return new FederationError('UNTRUSTED_KEY', `${field}${f} ${m}`, { field: `${field}${f}` });
+}
+
+/** The validity check of checkCertificate alone: UNTRUSTED_KEY unless not_before ≤ now ≤ not_after. */
+export function _checkValidAt(cert: NodeCertificate, now: number, field: string): void {
+  if (now < cert.not_before) throw _untrusted(field, '.not_before', `is after now (${now}): the key is not valid yet`);
+  if (now > cert.not_after) throw _untrusted(field, '.not_after', `is before now (${now}): the key has expired`);
 }

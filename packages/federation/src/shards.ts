@@ -12,7 +12,7 @@
 // minus the safety margin). Redis unreachable: nothing is acquired or renewed, so the node keeps its shards
 // only until their leases would have ended. Nodes with role `coordinator` also compete for the `coordinator`
 // lease the same way.
-import { checkTenantId } from '@tenantry/core';
+import { checkTenantId, type Fence } from '@tenantry/core';
 import { rankNodes, shardOf } from '@tenantry/kernels';
 import { FederationError } from './errors.js';
 import { _argument, _checkMs, _checkNodeId, type Leases } from './lease.js';
@@ -94,6 +94,12 @@ export interface ShardKeeper {
   close(): Promise<void>;
   /** The token this node holds `shard` with, by its own clock; null when it does not (or no longer) hold it. */
   tokenFor(shard: number): number | null;
+  /**
+   * The fence of `shard` for a script that writes on this node's behalf (Leases.fenceOf with the token of
+   * tokenFor), e.g. `redisStore({ fence: (t) => keeper.fenceFor(tenantShard(t, n)) })`; null when this node does
+   * not hold the shard by its own clock.
+   */
+  fenceFor(shard: number): Fence | null;
   /** The token of the coordinator lease, as tokenFor. */
   coordinatorToken(): number | null;
   /** The shards held now (by this node's clock), ascending. */
@@ -250,6 +256,11 @@ class Keeper implements ShardKeeper {
 
   tokenFor(shard: number): number | null {
     return this.#token(shardResource(shard));
+  }
+
+  fenceFor(shard: number): Fence | null {
+    const token = this.tokenFor(shard);
+    return token === null ? null : this.#leases.fenceOf(shardResource(shard), token);
   }
 
   coordinatorToken(): number | null {

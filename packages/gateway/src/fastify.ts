@@ -10,10 +10,17 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { GatewayError } from './errors.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayReply } from './reply.js';
+import { CLUSTER_PATH, ClusterRouting, FORWARD_PATH, type GatewayCluster } from './cluster.js';
+import { observeCluster } from './cluster-metrics.js';
 import { ROUTES } from './routes.js';
 
 export interface TenantryRoutesOptions {
   gateway: Gateway;
+  /**
+   * This node's cluster node (cluster.ts): tenant routes are served by their shard's owner (forwarded there
+   * from any other node), and GET /v1/cluster and POST /v1/cluster/forward are added. Default: one node.
+   */
+  cluster?: GatewayCluster;
   /** Largest request body, bytes (default 64 KiB). */
   bodyLimit?: number;
 }
@@ -142,6 +149,8 @@ export function clientErrorBody(c: ClientErrorAnswer): { code: string; message: 
   return c.field === undefined ? { code: c.code, message: c.message } : { code: c.code, message: c.message, field: c.field };
 }
 
+const isObjectLike = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
 function send(reply: FastifyReply, r: GatewayReply): FastifyReply {
   if (r.headers !== undefined) void reply.headers(r.headers);
   return reply.code(r.status).send(r.body);
@@ -173,10 +182,24 @@ export const tenantryRoutes: FastifyPluginAsync<TenantryRoutesOptions> = async (
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   });
 
+  const cluster = options.cluster;
+  if (cluster !== undefined && (!isObjectLike(cluster) || typeof cluster.route !== 'function' || typeof cluster.open !== 'function')) {
+    throw new GatewayError('INVALID_ARGUMENT', 'options.cluster must be a cluster node (createClusterNode of @tenantry/federation)', 'options.cluster');
+  }
+  const routing = cluster === undefined ? undefined : new ClusterRouting(gateway, cluster);
+  if (routing !== undefined) {
+    observeCluster(gateway.metrics.registry, routing);
+    app.addHook('onClose', async () => routing.close());
+    app.get<{ Querystring: { tenant?: string } }>(CLUSTER_PATH, async (req, reply) => send(reply, await routing.state(req.query.tenant)));
+    // A signed message carries the forwarded request and a certificate: up to 4 times the body limit.
+    app.post(FORWARD_PATH, { bodyLimit: bodyLimit * 4 + 16 * 1024 }, async (req, reply) => send(reply, await routing.forwarded(req.body)));
+  }
   for (const route of ROUTES) {
     app.route<{ Params: Record<string, string> }>({
       method: route.method, url: route.path, ...(route.body ? { bodyLimit } : {}),
-      handler: async (req, reply) => send(reply, await route.handle(gateway, req.params, req.headers.authorization, req.body)),
+      handler: async (req, reply) => send(reply, routing === undefined
+        ? await route.handle(gateway, req.params, req.headers.authorization, req.body)
+        : await routing.serve(route, req.params, req.headers.authorization, req.body, req.url.split('?')[0]!)),
     });
   }
   app.addHook('onResponse', async (req, reply) => {

@@ -29,3 +29,6 @@ export { tenantryMiddleware } from './middleware.js';
 export type { TenantryMiddlewareOptions } from './middleware.js';
 export { ROUTES, matchRoute } from './routes.js';
 export type { Route } from './routes.js';
+export { CLUSTER_PATH, ClusterRouting, FORWARD_MESSAGE, FORWARD_PATH } from './cluster.js';
+export type { ClusterRoutingOptions, ClusterRoutingStats, GatewayCluster, GatewayClusterMember, GatewayClusterStats, GatewayTenantRoute } from './cluster.js';
+export { observeCluster } from './cluster-metrics.js';

@@ -100,7 +100,8 @@ export function policyStage(d: StageDeps): Stage {
 
 /**
  * quota.reserve(estimate); a deny is audited and answered 429 QUOTA_DENIED with Retry-After (a store
- * that cannot be reached denies too: reason STORE_UNAVAILABLE, fail closed). An admitted reservation is
+ * that cannot be reached denies too: reason STORE_UNAVAILABLE, fail closed). In a cluster, a reservation
+ * refused for a stale fencing token (NOT_OWNER) is answered 503 NOT_OWNER with Retry-After, unaudited. An admitted reservation is
  * written as an `invoke.admit` entry before the call; when that cannot be written, or the rest of the path
  * ends without its charge written, the reservation is released.
  */
@@ -129,8 +130,15 @@ export function reserveStage(d: StageDeps): Stage {
           ...(b.experiment_id === undefined ? {} : { experiment_id: b.experiment_id }),
         }));
       } catch (e) {
-        if (isQuotaError(e)) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
+        // The request's fault (400); a misconfigured quota (`options.*`, such as a cluster's fence) is the server's.
+        if (isQuotaError(e) && !(e.field ?? '').startsWith('options.')) return reply(400, 'INVALID_REQUEST', e.message, { field: e.field });
         throw e;
+      }
+      if (!reservation.ok && (reservation.reason as string) === 'NOT_OWNER') {
+        // In a cluster: this node no longer holds the tenant's shard (its fencing token was refused at the
+        // store). Not the tenant's doing and nothing was decided about it: no entry, retry at the new owner.
+        m.quotaDenials.inc({ reason: reservation.reason });
+        return { ...reply(503, 'NOT_OWNER', 'not admitted: this node does not hold the tenant\'s shard (it moved): retry'), headers: { 'retry-after': '1' } };
       }
       if (!reservation.ok) {
         const retryAfterMs = reservation.retry_after_ms ?? 1000;

@@ -11,10 +11,14 @@ import { BAD_PATH, clientError, clientErrorBody, parseJsonBody, RequestRefused }
 import type { Gateway } from './gateway.js';
 import type { GatewayReply } from './reply.js';
 import { matchRoute } from './routes.js';
+import { CLUSTER_PATH, ClusterRouting, FORWARD_PATH, type GatewayCluster } from './cluster.js';
+import { observeCluster } from './cluster-metrics.js';
 
 export interface TenantryMiddlewareOptions {
   /** Largest request body, bytes (default 64 KiB). */
   bodyLimit?: number;
+  /** This node's cluster node: as the Fastify plugin's `cluster` option (cluster.ts). */
+  cluster?: GatewayCluster;
 }
 
 type Next = (err?: unknown) => void;
@@ -73,11 +77,28 @@ export function tenantryMiddleware(gateway: Gateway, options: TenantryMiddleware
   }
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit <= 0) throw new GatewayError('INVALID_ARGUMENT', 'options.bodyLimit must be a positive integer', 'options.bodyLimit');
+  const cluster = options.cluster;
+  if (cluster !== undefined && (cluster === null || typeof cluster !== 'object' || typeof cluster.route !== 'function' || typeof cluster.open !== 'function')) {
+    throw new GatewayError('INVALID_ARGUMENT', 'options.cluster must be a cluster node (createClusterNode of @tenantry/federation)', 'options.cluster');
+  }
+  const routing = cluster === undefined ? undefined : new ClusterRouting(gateway, cluster);
+  if (routing !== undefined) observeCluster(gateway.metrics.registry, routing);
+  const fail = (res: ServerResponse, next: Next | undefined) => (e: unknown): void => {
+    const c = e instanceof RequestRefused ? clientError(e) : null;
+    if (c !== null) write(res, { status: c.status, body: clientErrorBody(c) });
+    else if (next) next(e);
+    else write(res, { status: 500, body: { code: 'INTERNAL', message: 'internal error' } });
+  };
   return (req, res, next) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const method = req.method ?? 'GET';
     const pathname = q < 0 ? url : url.slice(0, q);
+    if (routing !== undefined && ((method === 'GET' && pathname === CLUSTER_PATH) || (method === 'POST' && pathname === FORWARD_PATH))) {
+      const answer = method === 'GET' ? routing.state(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)).get('tenant') ?? undefined) : readJson(req, bodyLimit * 4 + 16 * 1024).then((b) => routing.forwarded(b));
+      answer.then((reply) => write(res, reply)).catch(fail(res, next));
+      return;
+    }
     const match = matchRoute(method, pathname);
     if (match === null) {
       // One of ours whose parameters do not decode (`%zz`, `%ff`): with every `%` taken literally it matches.
@@ -90,16 +111,13 @@ export function tenantryMiddleware(gateway: Gateway, options: TenantryMiddleware
     }
     const { route, params } = match;
     (route.body ? readJson(req, bodyLimit) : Promise.resolve(undefined))
-      .then((body) => route.handle(gateway, params, req.headers.authorization, body))
+      .then((body) => (routing === undefined
+        ? route.handle(gateway, params, req.headers.authorization, body)
+        : routing.serve(route, params, req.headers.authorization, body, pathname)))
       .then((reply) => {
         gateway.metrics.requests.inc({ route: route.path, status: String(reply.status) });
         write(res, reply);
       })
-      .catch((e: unknown) => {
-        const c = e instanceof RequestRefused ? clientError(e) : null;
-        if (c !== null) write(res, { status: c.status, body: clientErrorBody(c) });
-        else if (next) next(e);
-        else write(res, { status: 500, body: { code: 'INTERNAL', message: 'internal error' } });
-      });
+      .catch(fail(res, next));
   };
 }

@@ -42,11 +42,15 @@ export function storeUnavailable(cause: unknown, what = 'the quota store could n
   return new QuotaError('STORE_UNAVAILABLE', `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { field: 'store', cause });
 }
 
-/** A store call whose failure is STORE_UNAVAILABLE. */
+/**
+ * A store call whose failure is STORE_UNAVAILABLE, except a QuotaError the store threw (a fenced store's bad
+ * `options.fence`), which is passed on as it is.
+ */
 export async function reach<T>(call: () => T | Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
+    if (isQuotaError(e)) throw e;
     throw storeUnavailable(e);
   }
 }

@@ -19,6 +19,8 @@ export { memoryStore } from './memory-store.js';
 export type { QuotaStore, DenyReason } from './store.js';
 export { redisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisConnection } from './redis-store.js';
+export type { FenceOf } from './fence.js';
+export type { Fence } from '@tenantry/core';
 export { CostDefense } from './defense.js';
 export type { CostDefenseEvent, BurnRateAlertEvent, LimiterActionEvent, BurnRateSample, CostDefenseListener } from './defense.js';
 export { DEFAULT_BURN_RATE_WINDOWS, DEFAULT_BUDGET_PERIOD_MS, DEFAULT_BUCKETS_PER_WINDOW, DEFAULT_TAU_MS } from './defense-options.js';

@@ -21,6 +21,11 @@ export interface ReserveRequest {
   tokens?: number;
 }
 
+/**
+ * An admission, or a denial with its reason (store.ts, DenyReason). `NOT_OWNER` comes only from a fenced
+ * redisStore (cluster mode): this node does not (any more) hold the tenant's shard; nothing was held, and it
+ * is never admitted from the fail-open allowance (which is for a store that cannot be reached).
+ */
 export type ReserveResult =
   | { ok: true; id: string; expires_at: number }
   | { ok: false; reason: DenyReason; retry_after_ms?: number };

@@ -8,7 +8,9 @@
 // one atomic step (store.ts). Denials are answers ({ ok: false, reason }), never errors.
 //
 // Fail closed (docs/architecture.md, "Rules every package keeps"): a store that cannot be reached denies
-// with STORE_UNAVAILABLE, unless the fail-open allowance (fail-open.ts) covers the reservation.
+// with STORE_UNAVAILABLE, unless the fail-open allowance (fail-open.ts) covers the reservation. The allowance
+// is for an unreachable store only: a denial (NOT_OWNER of a fenced store included) is an answer, and a
+// QuotaError a store throws (a fenced store's bad `options.fence`, fence.ts) is the host's bug, passed on.
 //
 // Usage is rebuilt from the host's log at start with restore() (restore.ts), exactly once per record.
 //
@@ -22,7 +24,7 @@ import { DefenseActions } from './defense-actions.js';
 import type { CostDefense, CostDefenseEvent } from './defense.js';
 import { checkEnvelope, checkTenantId, type BudgetEnvelope, type CheckedEnvelope } from './envelope.js';
 import { checkEpsilonKey, EPSILON_MICROS, epsilonResult, epsilonToMicros, type EpsilonSpendResult } from './epsilon.js';
-import { invalidArgument, QuotaError, reach, storeUnavailable } from './errors.js';
+import { invalidArgument, isQuotaError, QuotaError, reach, storeUnavailable } from './errors.js';
 import { FailOpenAllowance } from './fail-open.js';
 import { chargeToMicros, MICROS_PER_USD } from './money.js';
 import { checkQuotaOptions, type CheckedQuotaOptions, type QuotaOptions } from './quota-options.js';
@@ -142,7 +144,9 @@ class QuotaImpl implements Quota {
 
   /** The answer to a store outcome; null when the zone was stale or the tenant unknown to the cache (read again). */
   #answer(op: ReserveOp, out: ReserveOutcome, retried: boolean): ReserveResult | null {
-    this.#failOpen.storeAnswered(op.tenantId, op.now);
+    // A fenced store answers NOT_OWNER without Redis when this node does not hold the tenant: no sign that
+    // the store is reachable again.
+    if (out.ok || out.reason !== 'NOT_OWNER') this.#failOpen.storeAnswered(op.tenantId, op.now);
     if (out.ok) return { ok: true, id: op.id, expires_at: op.expiresAt };
     if (out.reason === 'STALE_ZONE' || out.reason === 'UNKNOWN_TENANT') {
       // The envelope changed under this quota (another node set it): read the zone again, once.
@@ -170,8 +174,8 @@ class QuotaImpl implements Quota {
       let out;
       try {
         out = this.store.reserve(op);
-      } catch {
-        return Promise.resolve(this.#reserveLocally(r, now, c));
+      } catch (e) {
+        return this.#failed(e, r, now, c);
       }
       if (!(out instanceof Promise)) {
         const answer = this.#answer(op, out, false);
@@ -179,7 +183,7 @@ class QuotaImpl implements Quota {
       } else {
         return out.then(
           (o) => this.#answer(op, o, false) ?? this.#reserveSlow(r, now),
-          () => this.#reserveLocally(r, now, c),
+          (e: unknown) => this.#failed(e, r, now, c),
         );
       }
     }
@@ -199,12 +203,21 @@ class QuotaImpl implements Quota {
       let out;
       try {
         out = await this.store.reserve(op);
-      } catch {
-        return this.#reserveLocally(r, now, c);
+      } catch (e) {
+        return this.#failed(e, r, now, c);
       }
       const answer = this.#answer(op, out, retried);
       if (answer !== null) return answer;
     }
+  }
+
+  /**
+   * The store's reserve failed: a QuotaError is the host's (a fenced store's bad `options.fence`) and rejects;
+   * anything else means the store is unreachable.
+   */
+  #failed(e: unknown, r: ReserveOp, now: number, c: TenantCache | null): Promise<ReserveResult> {
+    if (isQuotaError(e)) return Promise.reject(e);
+    return Promise.resolve(this.#reserveLocally(r, now, c));
   }
 
   /** The store is unreachable: admit from the fail-open allowance, or deny (fail closed). */

@@ -45,6 +45,13 @@
 // when cost × T > τ. The same doubles in the same order, so both give the same answers
 // (test/quota/gcra-lua.test.ts).
 
+// Fenced admissions (fence.ts): the batch script and the fenced experiment start begin with FENCE_GUARD_LUA
+// (@tenantry/core), and a fenced operation calls `tenantry_fence(fence_key, lease_key, token)` before its own
+// checks. The shard's two keys are in KEYS after every tenant's (a Redis server, not a cluster: the batch
+// spans slots anyway); the token travels as decimal text, since Redis would print a Lua number with 14
+// digits. Defining the guard costs an unfenced batch one closure per call, no key and no command.
+import { FENCE_GUARD_LUA } from '@tenantry/core';
+
 /** Keys per tenant, in the order above. */
 export const KEYS_PER_TENANT = 4;
 
@@ -289,13 +296,16 @@ end
  * array with one result per operation (money as decimal strings: cjson encodes numbers with 14 digits):
  *   reserve  ["R", g, id, micros, now, expiresAt, tz, day, month, sim 0|1, experiment, prod 0|1, window, retain,
  *             dayEnd, monthEnd, {key, interval, tolerance, cost}…] -> 1 | "<reason>" | "<reason>:<retryAfterMs>"
+ *   fenced reserve  ["F", g, k, "<token>", then the reserve's fields from id on]: KEYS[k] and KEYS[k + 1] are
+ *            the fence and lease keys; the guard refusing -> "NOT_OWNER" (nothing of the tenant read or
+ *            changed), else the reserve as above
  *   settle   ["S", g, id, micros, now, retain, fallback 0|1]   (fallback: charge even if the store never saw the id)
  *            -> "S:<reserved>:<late 0|1>:<frozen 0|1>" | "D" | "U"   (frozen: the tenant was frozen; a settle never freezes)
  *   release  ["L", g, id, now, retain] -> "L:<reserved>" | "D" | "U"
  *   restore  ["T", g, id, "C" charge | "O" open, micros, now, retain, sim 0|1, day, month, experiment, at, expiresAt]
  *            -> "C" charged | "S" settled | "D" duplicate | "K" skipped | "H" held | "N" no envelope (store.ts, RestoreOp)
  */
-export const BATCH_LUA = COMMON + `
+export const BATCH_LUA = FENCE_GUARD_LUA + COMMON + `
 -- Settles (kind 'S') or releases ('L') reservation id of group g: one step reads the old state and closes
 -- the reservation (file comment). fallback: charge it even if the store never saw it.
 local function close(kind, g, id, micros, now, retain, fallback)
@@ -371,7 +381,19 @@ for k = 1, #ops do
   local op = ops[k]
   local kind, g = op[1], op[2]
   local result
-  if kind == 'R' then
+  if kind == 'F' then
+    -- The fence first: a refused op does not even load its tenant.
+    if tenantry_fence(KEYS[op[3]], KEYS[op[3] + 1], op[4]) then
+      result = 'NOT_OWNER'
+    else
+      table.remove(op, 3)
+      table.remove(op, 3)
+      kind = 'R'
+    end
+  end
+  if result ~= nil then
+    -- Refused by the fence.
+  elseif kind == 'R' then
     local id, micros, now, expiresAt, tz, day, month = op[3], op[4], op[5], op[6], op[7], op[8], op[9]
     local sim, exp, prod, window, retain, dayEnd, monthEnd = op[10] == 1, op[11], op[12] == 1, op[13], op[14], op[15], op[16]
     local n = (#op - 16) / 4
@@ -459,8 +481,7 @@ flush()
 return cjson.encode(out)
 `;
 
-/** KEYS: one tenant; ARGV: experiment -> 'S' started | 'R' already running | reason. */
-export const START_EXPERIMENT_LUA = COMMON + `
+const START_EXPERIMENT = `
 local s = group(0, false, '', '', '')
 if not s.tz then return 'UNKNOWN_TENANT' end
 if redis.call('SISMEMBER', s.run, ARGV[1]) == 1 then return 'R' end
@@ -469,6 +490,17 @@ if redis.call('SCARD', s.run) >= s.p then return 'MAX_PARALLEL' end
 redis.call('SADD', s.run, ARGV[1])
 return 'S'
 `;
+
+/** KEYS: one tenant; ARGV: experiment -> 'S' started | 'R' already running | reason. */
+export const START_EXPERIMENT_LUA = COMMON + START_EXPERIMENT;
+
+/**
+ * KEYS: one tenant, then the fence and lease keys; ARGV: experiment, token (decimal) -> 'NOT_OWNER' when the
+ * guard refuses (nothing changed), else as START_EXPERIMENT_LUA.
+ */
+export const FENCED_START_EXPERIMENT_LUA = FENCE_GUARD_LUA + COMMON + `
+if tenantry_fence(KEYS[NK + 1], KEYS[NK + 2], ARGV[2]) then return 'NOT_OWNER' end
+` + START_EXPERIMENT;
 
 /** KEYS: one tenant; ARGV: reason ('' to unfreeze) -> 1, or 0 for a tenant without an envelope. */
 export const SET_FROZEN_LUA = COMMON + `

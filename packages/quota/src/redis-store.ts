@@ -14,10 +14,18 @@
 // is not lost across a reconnect: a settlement is acknowledged only when Redis answered, and a retried
 // settlement of the same id is answered `duplicate` (settle is idempotent by reservation id). A reservation
 // whose answer was lost holds its amount until its TTL.
+//
+// Cluster mode (`fence`, fence.ts): admissions — reserve and startExperiment — carry the tenant's shard
+// Fence, checked by the script before anything else (NOT_OWNER). Nothing else is fenced: settle, release,
+// restore, setFrozen, endExperiment, usage, ε and envelope writes account for or administer work that was
+// admitted under a valid token, and are idempotent by reservation id; a settle after the shard moved still
+// charges the call that happened. Refusing them would lose money, not save it.
+import type { Fence } from '@tenantry/core';
 import { Redis } from 'ioredis';
 import type { CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
-import { BATCH_LUA, EPSILON_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
+import { checkedFence, type FenceOf } from './fence.js';
+import { BATCH_LUA, EPSILON_LUA, FENCED_START_EXPERIMENT_LUA, KEYS_PER_TENANT, SET_FROZEN_LUA, START_EXPERIMENT_LUA, USAGE_LUA } from './redis-lua.js';
 import type {
   EpsilonOp, EpsilonOutcome, ExperimentOutcome, QuotaStore, RawUsage, ReleaseOp, ReleaseOutcome, ReserveOp, ReserveOutcome, RestoreOp,
   RestoreOutcome, SettleOp, SettleOutcome, UsageOp, DenyReason,
@@ -30,6 +38,13 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Most operations in one script call (default 256). */
   maxBatch?: number;
+  /**
+   * Cluster mode: the Fence of the tenant's shard as this node holds it, or null when it does not hold it
+   * (e.g. `(t) => keeper.fenceFor(tenantShard(t, n))` of @tenantry/federation). Called for every reserve and
+   * startExperiment when queued; null answers NOT_OWNER without a round trip, a Fence is checked in the
+   * same script as the admission (fence.ts). None (the default): nothing is fenced.
+   */
+  fence?: FenceOf;
 }
 
 export type RedisConnection = { url: string } | { client: Redis };
@@ -43,8 +58,13 @@ const ENVELOPE_FIELDS = ['tz', 'd', 'm', 'x', 'p', 'pct', 's'] as const;
 
 interface Pending {
   tenantId: string;
-  /** The operation as the batch script reads it (redis-lua.ts); index 1, the tenant's group, is set when sent. */
+  /**
+   * The operation as the batch script reads it (redis-lua.ts); index 1, the tenant's group, is set when sent,
+   * and so is index 2 of a fenced reserve, the index of its fence keys.
+   */
   op: Array<string | number>;
+  /** A fenced reserve's Fence (its token is in op already). */
+  fence: Fence | undefined;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
@@ -52,6 +72,7 @@ interface Pending {
 type Scripted = Redis & {
   tenantryBatch(...a: string[]): Promise<string>;
   tenantryStart(...a: string[]): Promise<string>;
+  tenantryStartFenced(...a: string[]): Promise<string>;
   tenantryFreeze(...a: string[]): Promise<number>;
   tenantryUsage(...a: string[]): Promise<unknown[] | null>;
   tenantryEpsilon(...a: string[]): Promise<[number, string] | null>;
@@ -86,13 +107,15 @@ class RedisStore implements QuotaStore {
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #maxBatch: number;
+  readonly #fence: FenceOf | null;
   #queue: Pending[] = [];
   #scheduled = false;
   #closed = false;
 
-  constructor(conn: RedisConnection, o: Required<RedisStoreOptions>) {
+  constructor(conn: RedisConnection, o: Required<Omit<RedisStoreOptions, 'fence'>> & { fence: FenceOf | null }) {
     this.#prefix = o.prefix;
     this.#maxBatch = o.maxBatch;
+    this.#fence = o.fence;
     if ('client' in conn) {
       this.#redis = conn.client as Scripted;
       this.#owned = false;
@@ -105,6 +128,7 @@ class RedisStore implements QuotaStore {
     // The batch takes a varying number of keys: numkeys is its first argument.
     this.#redis.defineCommand('tenantryBatch', { lua: BATCH_LUA });
     this.#redis.defineCommand('tenantryStart', { numberOfKeys: KEYS_PER_TENANT, lua: START_EXPERIMENT_LUA });
+    this.#redis.defineCommand('tenantryStartFenced', { numberOfKeys: KEYS_PER_TENANT + 2, lua: FENCED_START_EXPERIMENT_LUA });
     this.#redis.defineCommand('tenantryFreeze', { numberOfKeys: KEYS_PER_TENANT, lua: SET_FROZEN_LUA });
     this.#redis.defineCommand('tenantryUsage', { numberOfKeys: KEYS_PER_TENANT, lua: USAGE_LUA });
     this.#redis.defineCommand('tenantryEpsilon', { numberOfKeys: 1, lua: EPSILON_LUA });
@@ -149,9 +173,9 @@ class RedisStore implements QuotaStore {
   }
 
   /** Queues one operation for the next batch. */
-  #enqueue(tenantId: string, op: Array<string | number>): Promise<unknown> {
+  #enqueue(tenantId: string, op: Array<string | number>, fence?: Fence): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ tenantId, op, resolve, reject });
+      this.#queue.push({ tenantId, op, fence, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         process.nextTick(() => this.#flush());
@@ -174,14 +198,18 @@ class RedisStore implements QuotaStore {
   }
 
   /**
-   * One script call: the keys of each tenant in the batch once, then the operations as one JSON array (one
-   * argument instead of a dozen per operation: the client's per-argument cost was most of its time); the
-   * script answers one JSON array too.
+   * One script call: the keys of each tenant in the batch once, then the fence and lease keys of each
+   * distinct Fence once, then the operations as one JSON array (one argument instead of a dozen per
+   * operation: the client's per-argument cost was most of its time); the script answers one JSON array too.
    */
   #send(r: Scripted, ops: Pending[]): void {
     const groups = new Map<string, number>();
     const keys: string[] = [];
     const batch: Array<Array<string | number>> = [];
+    /** The distinct fences of the batch (by their two keys), and each fenced op with the number of its fence. */
+    let fences: Map<string, number> | undefined;
+    let fenceKeys: string[] | undefined;
+    let fenced: Array<[Pending, number]> | undefined;
     for (const p of ops) {
       let g = groups.get(p.tenantId);
       if (g === undefined) {
@@ -190,6 +218,24 @@ class RedisStore implements QuotaStore {
       }
       p.op[1] = g;
       batch.push(p.op);
+      if (p.fence !== undefined) {
+        fences ??= new Map();
+        fenceKeys ??= [];
+        fenced ??= [];
+        const pair = JSON.stringify([p.fence.fenceKey, p.fence.leaseKey]);
+        let f = fences.get(pair);
+        if (f === undefined) {
+          fences.set(pair, (f = fences.size));
+          fenceKeys.push(p.fence.fenceKey, p.fence.leaseKey);
+        }
+        fenced.push([p, f]);
+      }
+    }
+    if (fenceKeys !== undefined && fenced !== undefined) {
+      // After every tenant's keys; Lua's KEYS is 1-based.
+      const base = keys.length + 1;
+      for (const [p, f] of fenced) p.op[2] = base + 2 * f;
+      for (const k of fenceKeys) keys.push(k);
     }
     keys.push(JSON.stringify(batch));
     r.tenantryBatch(String(keys.length - 1), ...keys).then(
@@ -217,12 +263,23 @@ class RedisStore implements QuotaStore {
   }
 
   async reserve(op: ReserveOp): Promise<ReserveOutcome> {
+    let fence: Fence | undefined;
+    if (this.#fence !== null) {
+      const f = checkedFence(this.#fence, op.tenantId);
+      if (f === null) return { ok: false, reason: 'NOT_OWNER' };
+      fence = f;
+    }
     const batchOp: Array<string | number> = [
       'R', 0, op.id, op.micros, op.now, op.expiresAt, op.timeZone, op.day, op.month, op.simulation ? 1 : 0, op.experimentId ?? '',
       op.prod ? 1 : 0, op.prodWindowMs, op.retainMs, op.dayEnd, op.monthEnd,
     ];
     for (const g of op.gcra) batchOp.push(g.key, g.limit.intervalMs, g.limit.toleranceMs, g.cost);
-    const res = (await this.#enqueue(op.tenantId, batchOp)) as number | string;
+    if (fence !== undefined) {
+      // ["F", g, k, token, id, …] (redis-lua.ts): k, the index of the fence keys, is set when sent.
+      batchOp[0] = 'F';
+      batchOp.splice(2, 0, 0, String(fence.token));
+    }
+    const res = (await this.#enqueue(op.tenantId, batchOp, fence)) as number | string;
     if (res === 1) return { ok: true };
     const [reason, retry] = String(res).split(':') as [DenyReason | 'STALE_ZONE', string?];
     return retry === undefined ? { ok: false, reason } : { ok: false, reason, retryAfterMs: Number(retry) };
@@ -259,11 +316,16 @@ class RedisStore implements QuotaStore {
   }
 
   async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {
+    // An admission too: fenced as reserve is.
+    const fence = this.#fence === null ? null : checkedFence(this.#fence, tenantId);
+    if (this.#fence !== null && fence === null) return { ok: false, reason: 'NOT_OWNER' };
     const r = await this.#client();
-    const res = await r.tenantryStart(...this.#keys(tenantId), experimentId);
+    const res = fence === null
+      ? await r.tenantryStart(...this.#keys(tenantId), experimentId)
+      : await r.tenantryStartFenced(...this.#keys(tenantId), fence.fenceKey, fence.leaseKey, experimentId, String(fence.token));
     if (res === 'S') return { ok: true, started: true };
     if (res === 'R') return { ok: true, started: false };
-    return { ok: false, reason: res as 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' };
+    return { ok: false, reason: res as 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' | 'NOT_OWNER' };
   }
 
   async endExperiment(tenantId: string, experimentId: string): Promise<boolean> {
@@ -336,12 +398,14 @@ export function redisStore(conn: RedisConnection, options: RedisStoreOptions = {
     throw argument('connection.url', 'must be a redis:// or rediss:// URL');
   }
   if (typeof options !== 'object' || options === null) throw argument('options', 'must be an object');
-  for (const k of Object.keys(options)) if (k !== 'prefix' && k !== 'commandTimeoutMs' && k !== 'maxBatch') throw argument(`options.${k}`, 'is not an option of redisStore');
+  for (const k of Object.keys(options)) if (k !== 'prefix' && k !== 'commandTimeoutMs' && k !== 'maxBatch' && k !== 'fence') throw argument(`options.${k}`, 'is not an option of redisStore');
   const prefix = options.prefix ?? 'tenantry:quota:';
   if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw argument('options.prefix', 'must be a string without { or }');
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   if (!Number.isSafeInteger(commandTimeoutMs) || commandTimeoutMs <= 0) throw argument('options.commandTimeoutMs', `must be a positive integer, got ${String(commandTimeoutMs)}`);
   const maxBatch = options.maxBatch ?? 256;
   if (!Number.isSafeInteger(maxBatch) || maxBatch <= 0 || maxBatch > 10_000) throw argument('options.maxBatch', `must be an integer from 1 to 10000, got ${String(maxBatch)}`);
-  return new RedisStore(conn, { prefix, commandTimeoutMs, maxBatch });
+  const fence = options.fence ?? null;
+  if (fence !== null && typeof fence !== 'function') throw argument('options.fence', 'must be a function (tenantId) => Fence | null');
+  return new RedisStore(conn, { prefix, commandTimeoutMs, maxBatch, fence });
 }

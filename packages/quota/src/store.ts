@@ -29,6 +29,10 @@
 //   buckets (the current and the previous window, the latter weighted by the part of it still inside the
 //   sliding window). An experiment's PROD request is admitted when (experiment requests + 1) × 100 ≤
 //   max_prod_traffic_pct × (all PROD requests + 1).
+// - Fenced admissions (cluster mode; redisStore's `fence`, fence.ts): a reservation or an experiment start of
+//   a tenant whose shard this node does not hold, or holds under a token that is no longer the lease's, is
+//   refused NOT_OWNER before any other check and changes nothing. Settle, release, restore and the rest are
+//   not fenced: they account for work admitted under a valid token (redis-store.ts).
 import type { CheckedEnvelope } from './envelope.js';
 import type { CheckedRateLimit } from './gcra.js';
 
@@ -46,7 +50,13 @@ export type DenyReason =
   /** The experiment has not been started, or was ended (by endExperiment or the derivative limiter). */
   | 'EXPERIMENT_NOT_RUNNING'
   /** The store could not be reached (fail closed). */
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  /**
+   * Cluster mode (redisStore's `fence`, fence.ts): this node does not hold the tenant's shard, or its token is
+   * no longer the shard's (another node took the lease, or it expired). Checked before anything else; an
+   * admission refused so changed nothing. Only admissions (reserve, startExperiment) are fenced.
+   */
+  | 'NOT_OWNER';
 
 /** One GCRA check of a reservation (gcra.ts): key within the tenant, the limit, cost. */
 export interface GcraCheck {
@@ -162,7 +172,7 @@ export interface RestoreOp {
 /** What restore did with one record (RestoreReport counts them). */
 export type RestoreOutcome = 'charged' | 'settled' | 'duplicate' | 'skipped' | 'held' | 'unknown_tenant';
 
-export type ExperimentOutcome = { ok: true; started: boolean } | { ok: false; reason: 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' };
+export type ExperimentOutcome = { ok: true; started: boolean } | { ok: false; reason: 'MAX_PARALLEL' | 'UNKNOWN_TENANT' | 'FROZEN' | 'NOT_OWNER' };
 
 /** Spent and held micros of one period or experiment. */
 export interface Amounts {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '@tenantry/gateway';
 import { call, invoke } from '../helpers/server.js';
@@ -156,6 +157,36 @@ describe('npm run cluster', () => {
     expect(forwarded).toBeGreaterThan(600);
     expect(total('tenantry_cluster_forward_served_total')).toBe(forwarded);
     expect(total('tenantry_cluster_messages_accepted_total')).toBe(forwarded);
+  });
+
+  it('a hostile body gets the same answer through a non-owner as from the owner, never a 5xx (300 generated bodies)', async () => {
+    const owner = (await state(cluster.urls[0]!, 'globex')).tenant!.primary!;
+    const ownerUrl = cluster.nodes.get(owner)!.url;
+    const others = cluster.urls.filter((u) => u !== ownerUrl);
+    const deep = (n: number): unknown => (n === 0 ? 'x' : [deep(n - 1)]);
+    const hostile = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 8 }), fc.constant('\ud800'), fc.constant('a\u0000b'), fc.constant('\udfff\ud800'),
+      fc.integer({ min: 1, max: 200 }).map(deep), fc.double(), fc.constant(null), fc.constant({ __proto__x: 1 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 }),
+    );
+    const field = fc.constantFrom('action', 'estimated_usd', 'experiment_id', 'resource.id', 'resource.tool', 'resource.region', 'resource.domain', 'resource.extra', 'extra');
+    const body = fc.record({ at: field, value: hostile }).map(({ at, value }) => {
+      const b: Record<string, unknown> = { action: 'invoke', resource: { ...resource('globex'), region: 'us-east-1' }, estimated_usd: 0.000001 };
+      const [head, tail] = at.split('.');
+      if (tail === undefined) b[head!] = value;
+      else (b[head!] as Record<string, unknown>)[tail] = value;
+      return JSON.stringify(b);
+    });
+    const post = async (url: string, text: string) => {
+      const res = await fetch(`${url}/v1/invoke`, { method: 'POST', headers: { authorization: 'Bearer globex-demo-key', 'content-type': 'application/json' }, body: text });
+      const answer = (await res.json()) as Record<string, unknown>;
+      return { status: res.status, code: answer.code, field: answer.field };
+    };
+    await fc.assert(fc.asyncProperty(body, async (text) => {
+      const direct = await post(ownerUrl, text);
+      expect(direct.status).toBeLessThan(500);
+      for (const u of others) expect(await post(u, text)).toEqual(direct);
+    }), { numRuns: 300, seed: 0x5eed });
   });
 
   it('when the owner of a tenant is SIGKILLed, another node serves the tenant once the lease has ended', async () => {

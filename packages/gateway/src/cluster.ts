@@ -4,7 +4,7 @@
 // the audit and admin routes by the path) is served by the node that holds the lease of the tenant's shard;
 // any other node forwards it there, one hop, over a keep-alive connection, and relays the owner's answer
 // unchanged. The forwarded request is a signed cluster message (`message_type` "gateway.forward", payload
-// { method, path, authorization, body }) addressed to the owner, so the owner knows which node sent it and
+// { method, path, authorization?, body_json? }) addressed to the owner, so the owner knows which node sent it and
 // refuses anything unsigned, forged, replayed, stale, misaddressed or from a revoked key (403
 // CLUSTER_MESSAGE_REFUSED, counted by code). The owner never forwards again: when it does not hold the shard
 // (any more) it answers 503 NOT_OWNER with Retry-After, as does a node whose shard has no holder yet (the
@@ -21,6 +21,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isObject } from '@tenantry/core';
 import type { Gateway } from './gateway.js';
 import { reply, type GatewayReply } from './reply.js';
+import { parseJsonBody } from './fastify.js';
 import { matchRoute, type Route } from './routes.js';
 
 /** The message type of a forwarded request. */
@@ -78,12 +79,16 @@ export interface ClusterRoutingOptions {
   maxSockets?: number;
 }
 
-/** What a forwarded request's payload holds. */
+/**
+ * What a forwarded request's payload holds. The body travels as its JSON text, not as a JSON value: the owner
+ * checks it exactly as if the caller had sent it there (a lone surrogate, a value nested deeper than a signed
+ * message may be, are the route's 400s to give, not a failure to forward).
+ */
 interface ForwardPayload {
   method: string;
   path: string;
   authorization?: string;
-  body?: unknown;
+  body_json?: string;
 }
 
 /** Relayed from the owner's answer; everything else is the forwarding node's own. */
@@ -127,7 +132,9 @@ export class ClusterRouting {
     const where = this.cluster.route(tenant);
     if (where.self) return route.handle(this.#gateway, params, authorization, body);
     if (where.owner === null || where.owner.address === null || where.owner.node_id === this.cluster.nodeId) return this.#notOwner(where.shard);
-    const payload: ForwardPayload = { method: route.method, path, ...(typeof authorization === 'string' ? { authorization } : {}), ...(body === undefined ? {} : { body }) };
+    const payload: ForwardPayload = {
+      method: route.method, path, ...(typeof authorization === 'string' ? { authorization } : {}), ...(body === undefined ? {} : { body_json: JSON.stringify(body) }),
+    };
     return this.#forward(where.owner as GatewayClusterMember & { address: string }, payload);
   }
 
@@ -178,9 +185,12 @@ export class ClusterRouting {
     }
     if (opened.message_type !== FORWARD_MESSAGE) return reply(400, 'INVALID_REQUEST', `message_type must be ${FORWARD_MESSAGE}`, { field: 'message_type' });
     const p = opened.payload;
-    if (!isObject(p) || typeof p.method !== 'string' || typeof p.path !== 'string' || (p.authorization !== undefined && typeof p.authorization !== 'string')) {
-      return reply(400, 'INVALID_REQUEST', 'payload must be { method, path, authorization?, body? }', { field: 'payload' });
+    if (!isObject(p) || typeof p.method !== 'string' || typeof p.path !== 'string' || (p.authorization !== undefined && typeof p.authorization !== 'string')
+      || (p.body_json !== undefined && typeof p.body_json !== 'string')) {
+      return reply(400, 'INVALID_REQUEST', 'payload must be { method, path, authorization?, body_json? }', { field: 'payload' });
     }
+    // The same body rule as a request received directly (invalid JSON, prototype-poisoning keys).
+    const body = p.body_json === undefined ? undefined : parseJsonBody(p.body_json);
     const match = matchRoute(p.method, p.path);
     if (match === null || match.route.tenant === undefined) return reply(400, 'INVALID_REQUEST', `${p.method} ${p.path} is not a tenant's route`, { field: 'payload.path' });
     const { route, params } = match;
@@ -190,7 +200,7 @@ export class ClusterRouting {
       if (!where.self) return this.#notOwner(where.shard);
     }
     this.stats.served++;
-    return route.handle(this.#gateway, params, p.authorization, p.body);
+    return route.handle(this.#gateway, params, p.authorization, body);
   }
 
   /**

@@ -12,8 +12,17 @@
 //                   JSON.stringify with sorted keys is exactly that serialisation.
 // Signature = Ed25519 (RFC 8032 §5.1.6) of those bytes by a 32-byte seed; verified in the strict form (§5.1.7 with
 // @noble/curves' zip215 off: canonical encodings, S < L, small-order keys refused), as @tenantry/audit's notes are.
+//
+// Cost: messages are signed and checked per forwarded request, so the per-message work runs in node:crypto
+// (OpenSSL), 15–20 times faster than the pure-JS curve (bench/RESULTS.md, cluster). Signing is deterministic
+// (RFC 8032), so node:crypto produces exactly the bytes @noble/curves would (test/federation/signing.test.ts).
+// A verification accepts only what the strict form accepts: OpenSSL checks S < L and recomputes R, whose
+// canonical encoding must equal the signature's bytes, and checks the equation without the cofactor (which
+// implies the cofactored one @noble/curves checks); what OpenSSL does not check of the public key — a
+// canonical encoding, not of small order — is checked by @noble/curves once per key (cached). A signature
+// only the cofactored equation accepts (a mixed-order R, which no honest signer makes) is refused.
 // Key id = lowercase hex of the first 4 bytes of SHA-256(32-byte Ed25519 public key).
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { isObject } from '@tenantry/core';
 import { canonicalJson } from '@tenantry/audit';
@@ -73,14 +82,52 @@ export function _signedBytes(domain: string, fields: Record<string, unknown>): U
   return encoder.encode(domain + _canonicalJson(fields));
 }
 
+/** DER prefixes of a raw Ed25519 seed (PKCS #8, RFC 8410 §7) and public key (SPKI, RFC 8410 §4). */
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const KEY_CACHE_SIZE = 4096;
+const privateKeys = new Map<string, KeyObject>();
+/** Public keys that passed the strict key checks, as node:crypto key objects; null for one that did not. */
+const publicKeys = new Map<string, KeyObject | null>();
+
+/** A bounded cache: the oldest entry goes first. */
+function remember<V>(cache: Map<string, V>, k: string, v: V): V {
+  if (cache.size >= KEY_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(k, v);
+  return v;
+}
+
+function privateKeyOf(seed: Uint8Array): KeyObject {
+  const k = Buffer.from(seed).toString('base64');
+  return privateKeys.get(k) ?? remember(privateKeys, k, createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' }));
+}
+
+/** The key object of a public key the strict form accepts (canonical encoding, on the curve, not of small order); else null. */
+function publicKeyOf(publicKey: Uint8Array): KeyObject | null {
+  const k = Buffer.from(publicKey).toString('base64');
+  const known = publicKeys.get(k);
+  if (known !== undefined) return known;
+  let key: KeyObject | null = null;
+  try {
+    if (!ed25519.Point.fromBytes(publicKey, false).isSmallOrder()) {
+      key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    }
+  } catch {
+    key = null;
+  }
+  return remember(publicKeys, k, key);
+}
+
 export function _sign(domain: string, fields: Record<string, unknown>, seed: Uint8Array): Uint8Array {
-  return ed25519.sign(_signedBytes(domain, fields), seed);
+  return new Uint8Array(cryptoSign(null, _signedBytes(domain, fields), privateKeyOf(seed)));
 }
 
 export function _verify(domain: string, fields: Record<string, unknown>, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
+  const key = publicKeyOf(publicKey);
+  if (key === null) return false;
   try {
-    return ed25519.verify(signature, _signedBytes(domain, fields), publicKey, { zip215: false });
+    return cryptoVerify(null, _signedBytes(domain, fields), key, signature);
   } catch {
     return false;
   }

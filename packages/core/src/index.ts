@@ -17,3 +17,5 @@ export type {
 } from './control.js';
 export { FENCE_GUARD_LUA } from './fence-guard.js';
 export type { Fence } from './fence-guard.js';
+export { untilReady } from './ready.js';
+export type { ReadyEmitter } from './ready.js';

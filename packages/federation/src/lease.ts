@@ -14,7 +14,7 @@
 //
 // Fail closed: commands are not queued while Redis is unreachable (enableOfflineQueue: false) and time out
 // after `commandTimeoutMs`; every operation then rejects REDIS_UNAVAILABLE and nothing is written.
-import type { Fence } from '@tenantry/core';
+import { untilReady, type Fence } from '@tenantry/core';
 import { Redis } from 'ioredis';
 import { FederationError } from './errors.js';
 import { ACQUIRE_LUA, FENCED_WRITE_LUA, HOLDER_LUA, RELEASE_LUA, RENEW_LUA } from './lease-lua.js';
@@ -217,20 +217,7 @@ export function _connect(conn: RedisConnection, prefix: string, commandTimeoutMs
       try {
         if (redis.status === 'wait') await redis.connect();
         else if (redis.status === 'connecting' || redis.status === 'connect') {
-          await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => done(new Error('Redis did not become ready in time')), commandTimeoutMs);
-            const ready = (): void => done();
-            const fail = (e: Error): void => done(e);
-            function done(e?: Error): void {
-              clearTimeout(timer);
-              redis.off('ready', ready);
-              redis.off('error', fail);
-              if (e === undefined) resolve();
-              else reject(e);
-            }
-            redis.once('ready', ready);
-            redis.once('error', fail);
-          });
+          await untilReady(redis, commandTimeoutMs);
         }
       } catch (e) {
         throw _unavailable(e);

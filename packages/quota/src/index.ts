@@ -18,7 +18,7 @@ export type {
 export { memoryStore } from './memory-store.js';
 export type { QuotaStore, DenyReason } from './store.js';
 export { redisStore } from './redis-store.js';
-export type { RedisStoreOptions, RedisConnection } from './redis-store.js';
+export type { RedisStoreOptions, RedisConnection, RedisClusterNode } from './redis-store.js';
 export type { FenceOf } from './fence.js';
 export type { Fence } from '@tenantry/core';
 export { CostDefense } from './defense.js';

@@ -47,9 +47,10 @@
 
 // Fenced admissions (fence.ts): the batch script and the fenced experiment start begin with FENCE_GUARD_LUA
 // (@tenantry/core), and a fenced operation calls `tenantry_fence(fence_key, lease_key, token)` before its own
-// checks. The shard's two keys are in KEYS after every tenant's (a Redis server, not a cluster: the batch
-// spans slots anyway); the token travels as decimal text, since Redis would print a Lua number with 14
-// digits. Defining the guard costs an unfenced batch one closure per call, no key and no command.
+// checks. The shard's two keys are in KEYS after every tenant's (on a Redis Cluster, redis-store.ts admits a
+// fence only when both keys are in its tenant's slot, and each call holds one slot); the token travels as
+// decimal text, since Redis would print a Lua number with 14 digits. Defining the guard costs an unfenced
+// batch one closure per call, no key and no command.
 import { FENCE_GUARD_LUA } from '@tenantry/core';
 
 /** Keys per tenant, in the order above. */

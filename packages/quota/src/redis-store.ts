@@ -6,8 +6,12 @@
 // travel in one script call of up to `maxBatch` operations (one round trip and one script run for many
 // reservations and settlements, each still applied atomically and in order).
 //
-// One Redis server (standalone, or a primary with replicas): a batch touches the keys of several tenants,
-// which Redis Cluster refuses across slots. Each tenant's keys share a hash tag all the same.
+// One Redis server (standalone, or a primary with replicas), or a Redis Cluster. Each tenant's keys share one
+// hash tag (`<prefix>{<tenant>}:…`), so they are in one slot. A batch touches the keys of several tenants,
+// which Redis Cluster refuses across slots (CROSSSLOT): on a cluster the queued operations are grouped by the
+// slot of their tenant (cluster-slot.ts) and each group is one script call, run on the primary that serves
+// the slot. On one server nothing is grouped (no slot is computed). Every other operation names one tenant's
+// keys only and runs unchanged on a cluster.
 //
 // Fail closed: commands are not queued while Redis is unreachable (enableOfflineQueue: false) and time out
 // after `commandTimeoutMs`, so the quota denies with STORE_UNAVAILABLE at once instead of waiting. Money
@@ -20,8 +24,17 @@
 // restore, setFrozen, endExperiment, usage, ε and envelope writes account for or administer work that was
 // admitted under a valid token, and are idempotent by reservation id; a settle after the shard moved still
 // charges the call that happened. Refusing them would lose money, not save it.
-import type { Fence } from '@tenantry/core';
-import { Redis } from 'ioredis';
+//
+// Fences on Redis Cluster: the guard reads and raises the shard's fence key (and reads its lease key) in the
+// script of the admission, so both keys must be in the slot of the tenant's keys; a script cannot touch
+// another slot (FENCE_GUARD_LUA's "false lease key" mode still reads the fence key, so it does not help).
+// A fence whose keys hash to another slot (`<fedprefix>{shard:N}:fence` does, for nearly every tenant) is
+// refused with INVALID_ARGUMENT naming options.fence, before anything is sent: an admission is never made
+// without its fence check. A host that fences on a cluster gives each admission fence keys in the tenant's
+// slot (e.g. a hash tag that hashes to it).
+import { untilReady, type Fence } from '@tenantry/core';
+import { Cluster, Redis } from 'ioredis';
+import { clusterSlot } from './cluster-slot.js';
 import type { CheckedEnvelope } from './envelope.js';
 import { QuotaError } from './errors.js';
 import { checkedFence, type FenceOf } from './fence.js';
@@ -47,7 +60,17 @@ export interface RedisStoreOptions {
   fence?: FenceOf;
 }
 
-export type RedisConnection = { url: string } | { client: Redis };
+/** A node of a Redis Cluster to discover the cluster from. */
+export interface RedisClusterNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * `{ url }`: one Redis server, the store's own connection. `{ cluster }`: a Redis Cluster, discovered from these
+ * nodes, the store's own connection. `{ client }`: an ioredis `Redis` or `Cluster` of yours, left open by close().
+ */
+export type RedisConnection = { url: string } | { cluster: readonly RedisClusterNode[] } | { client: Redis | Cluster };
 
 const KEY_NAMES = ['h', 'run', 'ids', 'g'] as const;
 /** The batch script's answers to a restore operation (redis-lua.ts). */
@@ -69,7 +92,7 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-type Scripted = Redis & {
+type Scripted = (Redis | Cluster) & {
   tenantryBatch(...a: string[]): Promise<string>;
   tenantryStart(...a: string[]): Promise<string>;
   tenantryStartFenced(...a: string[]): Promise<string>;
@@ -105,6 +128,9 @@ class RedisStore implements QuotaStore {
   readonly recordInId = true;
   readonly #redis: Scripted;
   readonly #owned: boolean;
+  /** A Redis Cluster: batches are grouped by slot, and fences must share the tenant's slot. */
+  readonly #cluster: boolean;
+  readonly #commandTimeoutMs: number;
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #fence: FenceOf | null;
@@ -116,15 +142,26 @@ class RedisStore implements QuotaStore {
     this.#prefix = o.prefix;
     this.#maxBatch = o.maxBatch;
     this.#fence = o.fence;
+    this.#commandTimeoutMs = o.commandTimeoutMs;
     if ('client' in conn) {
       this.#redis = conn.client as Scripted;
       this.#owned = false;
+    } else if ('cluster' in conn) {
+      // The same fail-closed settings as one server: nothing queued while a node is unreachable, a command
+      // without an answer fails after commandTimeoutMs, and no retry of a timed-out script.
+      this.#redis = new Cluster(conn.cluster.map(({ host, port }) => ({ host, port })), {
+        enableOfflineQueue: false, lazyConnect: true,
+        redisOptions: { commandTimeout: o.commandTimeoutMs, maxRetriesPerRequest: 0 },
+      }) as Scripted;
+      this.#redis.on('error', () => {});
+      this.#owned = true;
     } else {
       this.#redis = new Redis(conn.url, { enableOfflineQueue: false, commandTimeout: o.commandTimeoutMs, maxRetriesPerRequest: 0, lazyConnect: true }) as Scripted;
       // Errors surface on the commands (as STORE_UNAVAILABLE); the connection keeps retrying.
       this.#redis.on('error', () => {});
       this.#owned = true;
     }
+    this.#cluster = this.#redis instanceof Cluster;
     // The batch takes a varying number of keys: numkeys is its first argument.
     this.#redis.defineCommand('tenantryBatch', { lua: BATCH_LUA });
     this.#redis.defineCommand('tenantryStart', { numberOfKeys: KEYS_PER_TENANT, lua: START_EXPERIMENT_LUA });
@@ -138,27 +175,65 @@ class RedisStore implements QuotaStore {
   async #client(): Promise<Scripted> {
     const r = this.#redis;
     if (this.#closed) throw new Error('the store is closed');
-    if (r.status === 'wait') await r.connect();
-    else if (r.status === 'connecting' || r.status === 'connect') {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error('Redis did not become ready in time')), r.options.commandTimeout ?? 2000);
-        const ready = (): void => done();
-        const fail = (e: Error): void => done(e);
-        function done(e?: Error): void {
-          clearTimeout(timer);
-          r.off('ready', ready);
-          r.off('error', fail);
-          if (e === undefined) resolve();
-          else reject(e);
-        }
-        r.once('ready', ready);
-        r.once('error', fail);
+    if (r.status === 'wait' || r.status === 'connecting' || r.status === 'connect') {
+      // One wait shared by every caller of the moment (a burst would otherwise add a listener pair each).
+      this.#ready ??= this.#waitReady(r).finally(() => {
+        this.#ready = undefined;
       });
+      await this.#ready;
     }
     return r;
   }
 
+  #ready: Promise<void> | undefined;
+
+  async #waitReady(r: Scripted): Promise<void> {
+    if (r.status === 'wait') {
+      await r.connect();
+      return;
+    }
+    await untilReady(r, this.#readyTimeoutMs());
+  }
+
+  /** How long the first use waits for the connection: the client's command timeout, else the store's. */
+  #readyTimeoutMs(): number {
+    const r = this.#redis;
+    const t = r instanceof Cluster ? r.options.redisOptions?.commandTimeout : r.options.commandTimeout;
+    return t ?? this.#commandTimeoutMs;
+  }
+
   readonly #keyCache = new Map<string, string[]>();
+  readonly #slotCache = new Map<string, number>();
+
+  /** The cluster slot of the tenant's keys (cached like the keys). Precondition: a cluster store. */
+  #slot(tenantId: string): number {
+    let slot = this.#slotCache.get(tenantId);
+    if (slot === undefined) {
+      slot = clusterSlot(this.#keys(tenantId)[0]!);
+      if (this.#slotCache.size >= 100_000) this.#slotCache.clear();
+      this.#slotCache.set(tenantId, slot);
+    }
+    return slot;
+  }
+
+  /**
+   * The tenant's fence, checked (fence.ts); on a cluster its two keys must be in the tenant's slot, since the
+   * guard runs in the admission's script (see the header). null: this node does not hold the tenant's shard.
+   * Precondition: a fenced store.
+   */
+  #fenceFor(fence: FenceOf, tenantId: string): Fence | null {
+    const f = checkedFence(fence, tenantId);
+    if (f === null || !this.#cluster) return f;
+    const slot = this.#slot(tenantId);
+    for (const [name, key] of [['fenceKey', f.fenceKey], ['leaseKey', f.leaseKey]] as const) {
+      const at = clusterSlot(key);
+      if (at !== slot) {
+        throw argument('options.fence', `returned a Fence whose ${name} ${JSON.stringify(key)} is in hash slot ${at}, not in slot ${slot} of tenant `
+          + `${JSON.stringify(tenantId)}'s keys: on Redis Cluster a fenced admission needs the fence keys in the tenant's slot`);
+      }
+    }
+    return f;
+  }
 
   /** The tenant's keys (cached: a batch names them for every tenant it touches). */
   #keys(tenantId: string): string[] {
@@ -189,7 +264,21 @@ class RedisStore implements QuotaStore {
     this.#queue = [];
     this.#client().then(
       (r) => {
-        for (let i = 0; i < queue.length; i += this.#maxBatch) this.#send(r, queue.slice(i, i + this.#maxBatch));
+        if (!this.#cluster) {
+          for (let i = 0; i < queue.length; i += this.#maxBatch) this.#send(r, queue.slice(i, i + this.#maxBatch));
+          return;
+        }
+        // One call per slot (a script's keys must share one): each tenant's operations stay in their order.
+        const bySlot = new Map<number, Pending[]>();
+        for (const p of queue) {
+          const slot = this.#slot(p.tenantId);
+          const group = bySlot.get(slot);
+          if (group === undefined) bySlot.set(slot, [p]);
+          else group.push(p);
+        }
+        for (const group of bySlot.values()) {
+          for (let i = 0; i < group.length; i += this.#maxBatch) this.#send(r, group.slice(i, i + this.#maxBatch));
+        }
       },
       (e: unknown) => {
         for (const p of queue) p.reject(e);
@@ -265,7 +354,7 @@ class RedisStore implements QuotaStore {
   async reserve(op: ReserveOp): Promise<ReserveOutcome> {
     let fence: Fence | undefined;
     if (this.#fence !== null) {
-      const f = checkedFence(this.#fence, op.tenantId);
+      const f = this.#fenceFor(this.#fence, op.tenantId);
       if (f === null) return { ok: false, reason: 'NOT_OWNER' };
       fence = f;
     }
@@ -317,7 +406,7 @@ class RedisStore implements QuotaStore {
 
   async startExperiment(tenantId: string, experimentId: string): Promise<ExperimentOutcome> {
     // An admission too: fenced as reserve is.
-    const fence = this.#fence === null ? null : checkedFence(this.#fence, tenantId);
+    const fence = this.#fence === null ? null : this.#fenceFor(this.#fence, tenantId);
     if (this.#fence !== null && fence === null) return { ok: false, reason: 'NOT_OWNER' };
     const r = await this.#client();
     const res = fence === null
@@ -385,15 +474,26 @@ class RedisStore implements QuotaStore {
 
 /**
  * A store in Redis, shared by every node that points at it.
- * @param conn `{ url }` (the store makes and owns its connection) or `{ client }` (an ioredis client of yours;
- *   left open by close()).
+ * @param conn `{ url }` (one Redis server) or `{ cluster: [{ host, port }, …] }` (a Redis Cluster, discovered from
+ *   these nodes): the store makes and owns its connection; or `{ client }`, an ioredis `Redis` or `Cluster` of
+ *   yours, left open by close(). On a cluster each script call carries one slot's operations (see the header).
  * @throws QuotaError INVALID_ARGUMENT naming the field at fault.
  * @example const quota = createQuota({ store: redisStore({ url: 'redis://127.0.0.1:6379' }) });
  */
 export function redisStore(conn: RedisConnection, options: RedisStoreOptions = {}): QuotaStore {
-  if (typeof conn !== 'object' || conn === null) throw argument('connection', 'must be { url } or { client }');
+  if (typeof conn !== 'object' || conn === null) throw argument('connection', 'must be { url }, { cluster } or { client }');
   if ('client' in conn) {
-    if (!(conn.client instanceof Redis)) throw argument('connection.client', 'must be an ioredis client');
+    if (!(conn.client instanceof Redis) && !(conn.client instanceof Cluster)) throw argument('connection.client', 'must be an ioredis Redis or Cluster client');
+  } else if ('cluster' in conn) {
+    const nodes: unknown = conn.cluster;
+    if (!Array.isArray(nodes) || nodes.length === 0) throw argument('connection.cluster', 'must be a non-empty array of { host, port }');
+    nodes.forEach((n: unknown, i) => {
+      const { host, port } = (typeof n === 'object' && n !== null ? n : {}) as Partial<RedisClusterNode>;
+      if (typeof host !== 'string' || host === '') throw argument(`connection.cluster[${i}].host`, 'must be a non-empty string');
+      if (!Number.isSafeInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+        throw argument(`connection.cluster[${i}].port`, `must be an integer from 1 to 65535, got ${String(port)}`);
+      }
+    });
   } else if (typeof (conn as { url?: unknown }).url !== 'string' || !/^rediss?:\/\//.test((conn as { url: string }).url)) {
     throw argument('connection.url', 'must be a redis:// or rediss:// URL');
   }

@@ -1,5 +1,5 @@
 // Runs the benchmark suites side by side and writes bench/RESULTS.md (machine, date, tables,
-// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway, scheduler, cluster)
+// targets). Usage: npm run bench [-- <suite> …]   (suites: kernels, audit, audit-log, policy, quota, gateway, scheduler, cluster, quota-cluster)
 import os from 'node:os';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ const SUITES = {
   scheduler: { file: './scheduler.bench.mjs', title: '@tenantry/scheduler' },
   // three reference gateways in cluster mode over one redis-server; the suite writes its own tables (report()).
   cluster: { file: './cluster.bench.mjs', title: '@tenantry/federation cluster' },
+  // the quota's Redis store on one redis-server and on a three-primary Redis Cluster; the suite writes its own tables.
+  'quota-cluster': { file: './quota-cluster.bench.mjs', title: '@tenantry/quota on Redis Cluster' },
 };
 
 function ratio(rows, a, b) {

@@ -41,10 +41,10 @@ export async function clusterKeys(dir, nodeIds) {
   return { operator, keyFiles };
 }
 
-/** A loopback redis-server (installed through apt when missing and root) with an append-only file. */
-export function startRedis({ install = true } = {}) {
+/** A loopback redis-server (installed through apt when missing and root), with an append-only file unless `persist` is false. */
+export function startRedis({ install = true, persist = true } = {}) {
   if (install) execFileSync('bash', [REDIS_SCRIPT, 'install'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const out = execFileSync('bash', [REDIS_SCRIPT, 'start'], { env: { ...process.env, REDIS_SH_PERSIST: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [REDIS_SCRIPT, 'start'], { env: { ...process.env, REDIS_SH_PERSIST: persist ? '1' : '' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const port = Number(/REDIS_PORT=(\d+)/.exec(out)?.[1]);
   return {
     port,

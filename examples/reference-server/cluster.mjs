@@ -74,9 +74,7 @@ export function logClusterEvents(node) {
       return;
     } else if (e.type === 'revocations') console.log(`cluster: revocation list version ${e.version} in force`);
     else if (e.type === 'members') console.log(`cluster: members ${e.members.map((m) => m.node_id).join(', ')}`);
-    if (e.type === 'acquired' || e.type === 'released') {
-      // One line per change would be 64 at start: the count is in GET /v1/cluster and the metrics.
-    }
+    // Acquired and released shards are not logged (64 lines at start): GET /v1/cluster and the metrics count them.
     unavailable = false;
   });
 }
